@@ -4,11 +4,16 @@
 //! controller turns it into one [`Downtime`] per covered pair, grouped under
 //! the request's id. The group is what the API returns.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::entity;
+use crate::alert::AlertDefinition;
+use crate::check::{CheckDefinition, DefinitionStatus};
+use crate::entity::{self, Entity};
+use crate::filter;
 use crate::time::EpochSeconds;
 use crate::validation::{ValidationError, max_len};
 
@@ -157,6 +162,51 @@ impl Downtime {
     }
 }
 
+/// The (alert, entity) pairs a downtime covers.
+///
+/// A pair is covered when the entity is one the downtime names and the
+/// alert applies to it: the alert is ACTIVE and not a template, its check is
+/// ACTIVE and selects the entity, and the alert's own `entities` and
+/// `entities_exclude` keep it. `only_alerts`, when given, narrows the alerts.
+/// `alerts` are effective (merged) definitions. Pairs come out ordered by
+/// alert id, then entity id.
+pub fn covered_pairs(
+    entities: &[Entity],
+    alerts: &[AlertDefinition],
+    checks: &HashMap<i64, CheckDefinition>,
+    only_alerts: Option<&[i64]>,
+) -> Vec<(i64, String)> {
+    let mut pairs = Vec::new();
+    for alert in alerts {
+        if alert.status != DefinitionStatus::Active
+            || alert.template
+            || only_alerts.is_some_and(|only| !only.contains(&alert.id))
+        {
+            continue;
+        }
+        let Some(check) = alert.check_definition_id.and_then(|id| checks.get(&id)) else {
+            continue;
+        };
+        if check.status != DefinitionStatus::Active {
+            continue;
+        }
+        for entity in entities {
+            let doc = entity.document();
+            if filter::matches_any(&check.entities, doc)
+                && filter::matches_alert(
+                    alert.entities.as_deref(),
+                    alert.entities_exclude.as_deref(),
+                    doc,
+                )
+            {
+                pairs.push((alert.id, entity.id().to_string()));
+            }
+        }
+    }
+    pairs.sort();
+    pairs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +279,78 @@ mod tests {
             let err = request(body).validate(NOW).expect_err(expected).to_string();
             assert_eq!(err, expected);
         }
+    }
+
+    fn check(id: i64, filter: serde_json::Value, status: DefinitionStatus) -> CheckDefinition {
+        CheckDefinition {
+            id,
+            name: format!("check {id}"),
+            description: String::new(),
+            technical_details: None,
+            potential_analysis: None,
+            potential_impact: None,
+            potential_solution: None,
+            owning_team: "t".into(),
+            entities: serde_json::from_value(filter).expect("filters"),
+            interval: 60,
+            command: "1".into(),
+            status,
+            source_url: None,
+            last_modified_by: "u".into(),
+            last_modified: 0,
+        }
+    }
+
+    fn alert(id: i64, check_id: i64, extra: serde_json::Value) -> AlertDefinition {
+        let mut v = json!({"id": id, "name": "a", "description": "d", "team": "t",
+            "responsible_team": "t", "entities": null, "entities_exclude": null, "condition": ">1",
+            "notifications": null, "check_definition_id": check_id, "status": "ACTIVE", "priority": 1,
+            "last_modified": 0, "last_modified_by": "u", "period": null, "template": false,
+            "parent_id": null, "parameters": null, "tags": null});
+        if let (Some(v), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
+            v.extend(extra.clone());
+        }
+        serde_json::from_value(v).expect("alert")
+    }
+
+    #[test]
+    fn covers_pairs_where_check_and_alert_both_apply() {
+        let entities: Vec<Entity> = [
+            json!({"id": "cd-kinshasa", "type": "city", "country": "cd"}),
+            json!({"id": "cn-peking", "type": "city", "country": "cn"}),
+            json!({"id": "db-1", "type": "database"}),
+        ]
+        .into_iter()
+        .map(|d| Entity::from_document(d).expect("entity"))
+        .collect();
+        let checks = HashMap::from([
+            (
+                20,
+                check(20, json!([{"type": "city"}]), DefinitionStatus::Active),
+            ),
+            (
+                21,
+                check(21, json!([{"type": "city"}]), DefinitionStatus::Inactive),
+            ),
+        ]);
+        let alerts = [
+            alert(704, 20, json!({})),
+            alert(705, 20, json!({"entities_exclude": [{"country": "cn"}]})),
+            alert(706, 20, json!({"template": true})),
+            alert(707, 21, json!({})),
+            alert(708, 20, json!({"status": "INACTIVE"})),
+            alert(709, 99, json!({})),
+        ];
+        let pairs = covered_pairs(&entities, &alerts, &checks, None);
+        assert_eq!(
+            pairs,
+            [
+                (704, "cd-kinshasa".to_string()),
+                (704, "cn-peking".to_string()),
+                (705, "cd-kinshasa".to_string()),
+            ]
+        );
+        let narrowed = covered_pairs(&entities, &alerts, &checks, Some(&[705]));
+        assert_eq!(narrowed, [(705, "cd-kinshasa".to_string())]);
     }
 }

@@ -1,8 +1,52 @@
 //! Time conventions of the ZMON API: `last_modified` in epoch milliseconds,
 //! downtimes and status in epoch seconds.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Deserializer};
+
+/// Where components read the current time, so tests can replay documented
+/// examples at the moment they were recorded.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that stands still until it is set.
+#[derive(Debug)]
+pub struct FixedClock {
+    millis: AtomicI64,
+}
+
+impl FixedClock {
+    pub fn at_millis(millis: i64) -> Self {
+        Self {
+            millis: AtomicI64::new(millis),
+        }
+    }
+
+    pub fn set_millis(&self, millis: i64) {
+        self.millis.store(millis, Ordering::SeqCst);
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(self.millis.load(Ordering::SeqCst))
+            .single()
+            .unwrap_or_default()
+    }
+}
 
 pub fn epoch_millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -51,6 +95,14 @@ mod tests {
         assert_eq!(v, EpochSeconds(1408665600));
         assert!(serde_json::from_str::<EpochSeconds>("\"soon\"").is_err());
         assert!(serde_json::from_str::<EpochSeconds>("1e300").is_err());
+    }
+
+    #[test]
+    fn fixed_clock_stands_still_until_set() {
+        let clock = FixedClock::at_millis(1_409_076_149_956);
+        assert_eq!(clock.now().timestamp_millis(), 1_409_076_149_956);
+        clock.set_millis(5_000);
+        assert_eq!(clock.now().timestamp(), 5);
     }
 
     #[test]

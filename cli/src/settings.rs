@@ -1,0 +1,247 @@
+//! Layered configuration: built-in defaults, then an optional TOML file
+//! (`--config FILE` or `ZMON_CONFIG`), then `ZMON_*` environment variables.
+//!
+//! The environment names are a contract that deployment tooling relies on:
+//! `ZMON_DATABASE_URL`, `ZMON_REDIS_URL`, `ZMON_BIND`, `ZMON_ADMIN_USER`,
+//! `ZMON_ADMIN_PASSWORD`, `ZMON_PRESHARED_TOKENS`, `ZMON_LOG_FORMAT`, and the
+//! rest of the fields below in upper case.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Deserializer, Serialize};
+use zmon_controller::ControllerConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub redis_url: String,
+    pub redis_prefix: String,
+    pub bind: String,
+    pub admin_user: Option<String>,
+    pub admin_password: Option<String>,
+    pub preshared_tokens: Option<PathBuf>,
+    pub max_body_bytes: usize,
+    #[serde(deserialize_with = "list_or_csv")]
+    pub queues: Vec<String>,
+    pub shutdown_timeout_secs: u64,
+    pub http_workers: Option<usize>,
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `zmon_controller=debug,info`.
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let c = ControllerConfig::default();
+        Self {
+            database_url: c.database_url,
+            database_max_connections: c.database_max_connections,
+            redis_url: c.redis_url,
+            redis_prefix: c.redis_prefix,
+            bind: c.bind,
+            admin_user: None,
+            admin_password: None,
+            preshared_tokens: None,
+            max_body_bytes: c.max_body_bytes,
+            queues: c.queues,
+            shutdown_timeout_secs: c.shutdown_timeout.as_secs(),
+            http_workers: None,
+            log_format: LogFormat::Text,
+            log: "info,sqlx=warn".into(),
+        }
+    }
+}
+
+/// Environment variables with the `ZMON_` prefix that are not settings of
+/// this struct but are read elsewhere.
+const OTHER_ENV: &[&str] = &["CONFIG"];
+
+/// Kubernetes injects `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_…` for every
+/// Service in the namespace; a Service called `zmon` yields `ZMON_PORT`.
+fn is_kubernetes_service_link(key: &str) -> bool {
+    key.starts_with("SERVICE_") || key == "PORT" || key.starts_with("PORT_")
+}
+
+/// A loaded configuration and the `ZMON_*` variables it did not understand.
+pub struct Loaded {
+    pub settings: Settings,
+    pub unknown_env: Vec<String>,
+}
+
+/// `ZMON_QUEUES=default,internal` reads naturally; TOML gives a list.
+fn list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Csv(String),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::List(l) => l,
+        Raw::Csv(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+impl Settings {
+    fn known_keys() -> Vec<String> {
+        match serde_json::to_value(Settings::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Loads the layers. An unknown key in the file is an error (it is
+    /// surely a typo); unknown `ZMON_*` variables are returned for the
+    /// caller to warn about, since the environment also carries variables
+    /// meant for others.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Loaded> {
+        let known = Self::known_keys();
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            let table: toml::Table = text
+                .parse()
+                .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
+            if let Some(key) = table.keys().find(|k| !known.contains(k)) {
+                anyhow::bail!(
+                    "config file {}: unknown key '{key}'; known keys are {}",
+                    path.display(),
+                    known.join(", ")
+                );
+            }
+            figment = figment.merge(Toml::string(&text));
+        }
+        let env =
+            Env::prefixed("ZMON_").only(&known.iter().map(String::as_str).collect::<Vec<_>>());
+        let settings = figment
+            .merge(env)
+            .extract()
+            .context("invalid configuration")?;
+        let unknown_env = std::env::vars()
+            .filter_map(|(k, _)| k.strip_prefix("ZMON_").map(str::to_string))
+            .filter(|k| {
+                !known.contains(&k.to_lowercase())
+                    && !OTHER_ENV.contains(&k.as_str())
+                    && !is_kubernetes_service_link(k)
+            })
+            .map(|k| format!("ZMON_{k}"))
+            .collect();
+        Ok(Loaded {
+            settings,
+            unknown_env,
+        })
+    }
+
+    pub fn controller(&self) -> ControllerConfig {
+        ControllerConfig {
+            database_url: self.database_url.clone(),
+            database_max_connections: self.database_max_connections,
+            redis_url: self.redis_url.clone(),
+            redis_prefix: self.redis_prefix.clone(),
+            bind: self.bind.clone(),
+            admin_user: self.admin_user.clone(),
+            admin_password: self.admin_password.clone(),
+            preshared_tokens: self.preshared_tokens.clone(),
+            max_body_bytes: self.max_body_bytes,
+            queues: self.queues.clone(),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+            http_workers: self.http_workers,
+            ..ControllerConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "zmon.toml",
+                r#"
+                bind = "0.0.0.0:9000"
+                redis_url = "redis://file:6379"
+                queues = ["default", "internal"]
+                "#,
+            )?;
+            jail.set_env("ZMON_REDIS_URL", "redis://env:6379");
+            jail.set_env("ZMON_ADMIN_USER", "admin");
+            jail.set_env("ZMON_CONFIG", "zmon.toml");
+            let s = Settings::load(Some(Path::new("zmon.toml")))
+                .map_err(|e| e.to_string())?
+                .settings;
+            assert_eq!(s.bind, "0.0.0.0:9000");
+            assert_eq!(s.redis_url, "redis://env:6379");
+            assert_eq!(s.admin_user.as_deref(), Some("admin"));
+            assert_eq!(s.queues, ["default", "internal"]);
+            assert_eq!(s.database_url, Settings::default().database_url);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn csv_lists_and_json_logs_from_env() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ZMON_QUEUES", "default, internal");
+            jail.set_env("ZMON_LOG_FORMAT", "json");
+            let s = Settings::load(None).map_err(|e| e.to_string())?.settings;
+            assert_eq!(s.queues, ["default", "internal"]);
+            assert_eq!(s.log_format, LogFormat::Json);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn typos_are_reported_not_silently_ignored() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ZMON_DATABSE_URL", "postgres://x");
+            jail.set_env("ZMON_SERVICE_HOST", "10.0.0.1");
+            jail.set_env("ZMON_PORT", "tcp://10.0.0.1:8080");
+            let loaded = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(loaded.unknown_env.contains(&"ZMON_DATABSE_URL".to_string()));
+            assert!(
+                !loaded
+                    .unknown_env
+                    .iter()
+                    .any(|k| k == "ZMON_SERVICE_HOST" || k == "ZMON_PORT")
+            );
+            jail.create_file("bad.toml", "databse_url = 'x'")?;
+            let err = match Settings::load(Some(Path::new("bad.toml"))) {
+                Ok(_) => String::new(),
+                Err(e) => e.to_string(),
+            };
+            assert!(err.contains("unknown key 'databse_url'"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("ZMON_MAX_BODY_BYTES", "lots");
+            let err = match Settings::load(None) {
+                Ok(_) => String::new(),
+                Err(e) => format!("{e:#}"),
+            };
+            assert!(err.to_lowercase().contains("max_body_bytes"), "{err}");
+            Ok(())
+        });
+    }
+}

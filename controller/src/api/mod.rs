@@ -1,0 +1,175 @@
+//! HTTP routes, the OpenAPI document and the Swagger UI.
+
+pub mod alerts;
+pub mod checks;
+pub mod downtimes;
+pub mod entities;
+pub mod health;
+pub mod status;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Uri;
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue, LAST_MODIFIED};
+use actix_web::middleware::{ErrorHandlerResponse, Next};
+use actix_web::{Error, HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use crate::store::AuditKind;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ZMON-compatible controller",
+        description = "Entities, check and alert definitions, downtimes and alert status. \
+            Compatible with ZMON's REST API v1. Every `/api/v1` path also accepts a trailing slash. \
+            Errors are `{\"message\": \"...\"}`."
+    ),
+    paths(
+        entities::upsert, entities::list, entities::get_one, entities::delete_one,
+        checks::upsert, checks::upsert_by_id, checks::list, checks::get_one, checks::delete_one,
+        checks::all_active_checks, checks::all_checks, checks::all_active_alerts,
+        alerts::create, alerts::list, alerts::get_one, alerts::update, alerts::delete_one, alerts::children,
+        downtimes::create, downtimes::list, downtimes::delete_one,
+        status::platform, status::alerts, status::all_entities, status::active_alerts, status::teams,
+        health::health, health::ready, health::metrics,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes),
+    security(("basic" = []), ("bearer" = [])),
+    tags(
+        (name = "entities"), (name = "check-definitions"), (name = "checks", description = "Lists the scheduler loads"),
+        (name = "alert-definitions"), (name = "downtimes"), (name = "status"), (name = "teams"),
+        (name = "operations", description = "Unauthenticated probes and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // Probes and metrics need no credentials.
+        for path in ["/health", "/ready", "/metrics"] {
+            if let Some(item) = openapi.paths.paths.get_mut(path)
+                && let Some(get) = item.get.as_mut()
+            {
+                get.security = Some(Vec::new());
+            }
+        }
+    }
+}
+
+/// Registers every route. Order matters only where patterns overlap.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(health::health)
+        .service(health::ready)
+        .service(health::metrics)
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+        .service(entities::upsert)
+        .service(entities::list)
+        .service(entities::get_one)
+        .service(entities::delete_one)
+        .service(checks::upsert)
+        .service(checks::upsert_by_id)
+        .service(checks::list)
+        .service(checks::get_one)
+        .service(checks::delete_one)
+        .service(checks::all_active_checks)
+        .service(checks::all_checks)
+        .service(checks::all_active_alerts)
+        .service(alerts::create)
+        .service(alerts::list)
+        .service(alerts::children)
+        .service(alerts::get_one)
+        .service(alerts::update)
+        .service(alerts::delete_one)
+        .service(downtimes::create)
+        .service(downtimes::list)
+        .service(downtimes::delete_one)
+        .service(status::platform)
+        .service(status::active_alerts)
+        .service(status::all_entities)
+        .service(status::alerts)
+        .service(status::teams);
+}
+
+/// A 200 builder carrying `Last-Modified` in ZMON's format
+/// (`yyyy-MM-dd'T'HH:mm:ss.SSSXXX`), the time of the latest change of the
+/// kind (deletions included), which lets a poller skip unchanged lists.
+pub(crate) async fn last_modified(
+    state: &AppState,
+    kind: AuditKind,
+) -> Result<HttpResponseBuilder, ApiError> {
+    let mut resp = HttpResponse::Ok();
+    if let Some(at) = state.store.last_change(kind).await? {
+        let text = at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        if let Ok(value) = HeaderValue::from_str(&text) {
+            resp.insert_header((LAST_MODIFIED, value));
+        }
+    }
+    Ok(resp)
+}
+
+/// Answers unknown routes with a JSON 404.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound().json(ErrorBody {
+        message: format!("no such resource: {} {}", req.method(), req.path()),
+    })
+}
+
+/// ZMON answered `/x/{id}` and `/x/{id}/` alike, and the official CLI uses
+/// both. API paths lose their trailing slash before routing. Other paths
+/// (the Swagger UI lives under `/docs/`) are left alone.
+pub async fn trim_trailing_slash(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let path = req.path();
+    if path.starts_with("/api/") && path.len() > 1 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let rebuilt = match req.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_string(),
+        };
+        if let Ok(uri) = rebuilt.parse::<Uri>() {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+    }
+    next.call(req).await
+}
+
+/// Gives error responses that actix produces itself (405, malformed
+/// requests) the same JSON body as ours.
+pub fn json_error_body<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let message = status.canonical_reason().unwrap_or("error").to_string();
+    let (req, _) = res.into_parts();
+    let body = HttpResponse::build(status).json(ErrorBody { message });
+    let res = ServiceResponse::new(req, body.map_into_boxed_body()).map_into_right_body::<B>();
+    Ok(ErrorHandlerResponse::Response(res))
+}

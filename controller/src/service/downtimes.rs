@@ -1,0 +1,203 @@
+//! Downtimes: stored durably, mirrored to Redis for the workers.
+//!
+//! The database is the source of truth. Each change is written to the
+//! mirror right after it commits; if Redis is down at that moment, the
+//! reconciler ([`sync_mirror`]) rebuilds the mirror from the database as
+//! soon as Redis is back, or whenever the mirror's version marker is missing
+//! (a Redis restart) or behind the database.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+use zmon_core::check::DefinitionStatus;
+use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeRequest, covered_pairs};
+
+use super::{alerts, audit_entry};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{AuditAction, AuditKind};
+
+/// Schedules a downtime for the (alert, entity) pairs the request covers.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    request: DowntimeRequest,
+) -> Result<DowntimeGroup, ApiError> {
+    caller.require_write()?;
+    let now = state.clock.now();
+    let spec = request.validate(now.timestamp())?;
+    let active_alerts = alerts::all_active(state).await?;
+    if let Some(wanted) = &spec.alert_definitions {
+        let known: BTreeSet<i64> = state
+            .store
+            .alert_nodes()
+            .await?
+            .iter()
+            .map(|a| a.id)
+            .collect();
+        if let Some(unknown) = wanted.iter().find(|id| !known.contains(id)) {
+            return Err(ApiError::bad_request(format!(
+                "alert_definitions: alert definition {unknown} does not exist"
+            )));
+        }
+    }
+    let entities: Vec<_> = state
+        .store
+        .entities_by_ids(&spec.entities)
+        .await?
+        .into_iter()
+        .map(|e| e.entity)
+        .collect();
+    let checks: HashMap<_, _> = state
+        .store
+        .checks(Some(DefinitionStatus::Active))
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let pairs = covered_pairs(
+        &entities,
+        &active_alerts,
+        &checks,
+        spec.alert_definitions.as_deref(),
+    );
+    let group_id = Uuid::new_v4();
+    let downtimes: Vec<Downtime> = pairs
+        .iter()
+        .map(|(alert_id, entity)| Downtime {
+            id: Uuid::new_v4(),
+            alert_id: *alert_id,
+            entity: entity.clone(),
+            group_id,
+            comment: spec.comment.clone(),
+            start_time: spec.start_time,
+            end_time: spec.end_time,
+            created_by: caller.uid.clone(),
+        })
+        .collect();
+    let group = DowntimeGroup {
+        id: group_id,
+        comment: Some(spec.comment.clone()),
+        start_time: Some(spec.start_time),
+        end_time: Some(spec.end_time),
+        created_by: Some(caller.uid.clone()),
+        entities: pairs
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        alert_definitions: pairs
+            .iter()
+            .map(|(a, _)| *a)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    let mut tx = state.store.begin().await?;
+    tx.insert_downtime_group(&group, &spec, &downtimes).await?;
+    tx.append_audit(&audit_entry(
+        now,
+        caller,
+        AuditKind::Downtime,
+        group_id,
+        AuditAction::Create,
+        None,
+        Some(&group),
+    )?)
+    .await?;
+    tx.commit().await?;
+    if let Err(e) = state.bus.mirror_downtimes(&downtimes).await {
+        tracing::warn!(error = %e, group = %group_id, "downtime stored; the Redis mirror will catch up");
+    }
+    Ok(group)
+}
+
+/// Ends a downtime group early. An unknown id succeeds with nothing
+/// covered, as the ZMON documentation specifies.
+pub async fn delete(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<DowntimeGroup, ApiError> {
+    caller.require_write()?;
+    let mut tx = state.store.begin().await?;
+    let Some((group, downtimes)) = tx.lock_downtime_group(id).await? else {
+        return Ok(DowntimeGroup::empty(id));
+    };
+    let now = state.clock.now();
+    tx.mark_downtime_group_deleted(id, &caller.uid, now).await?;
+    tx.append_audit(&audit_entry(
+        now,
+        caller,
+        AuditKind::Downtime,
+        id,
+        AuditAction::Delete,
+        Some(&group),
+        None,
+    )?)
+    .await?;
+    tx.commit().await?;
+    if let Err(e) = state.bus.unmirror_downtimes(&downtimes).await {
+        tracing::warn!(error = %e, group = %id, "downtime deleted; the Redis mirror will catch up");
+    }
+    Ok(group)
+}
+
+/// Downtime groups in force now or scheduled for later.
+pub async fn list(state: &AppState) -> Result<Vec<DowntimeGroup>, ApiError> {
+    Ok(state
+        .store
+        .live_downtime_groups(state.clock.now().timestamp())
+        .await?)
+}
+
+/// Rebuilds the Redis mirror when it is missing or behind the database.
+/// Returns whether it rebuilt.
+pub async fn sync_mirror(state: &AppState, force: bool) -> Result<bool, ApiError> {
+    let version = state.store.change_counter(&[AuditKind::Downtime]).await?;
+    let mirrored = state.bus.downtime_mirror_version().await?;
+    if !force && mirrored == Some(version) {
+        return Ok(false);
+    }
+    let desired = state
+        .store
+        .live_downtimes(state.clock.now().timestamp())
+        .await?;
+    state.bus.rebuild_downtime_mirror(&desired, version).await?;
+    Ok(true)
+}
+
+/// Keeps the mirror in step until the process ends. A full rebuild also
+/// runs every `full_every`, clearing expired entries.
+pub async fn mirror_loop(
+    state: actix_web::web::Data<AppState>,
+    every: Duration,
+    full_every: Duration,
+) {
+    let mut last_full = Instant::now();
+    let mut healthy = true;
+    loop {
+        let force = last_full.elapsed() >= full_every;
+        match sync_mirror(&state, force).await {
+            Ok(rebuilt) => {
+                if !healthy {
+                    tracing::info!("downtime mirror sync recovered");
+                }
+                healthy = true;
+                if force || rebuilt {
+                    last_full = Instant::now();
+                }
+            }
+            Err(e) => {
+                if healthy {
+                    tracing::warn!(error = %e, "downtime mirror sync failed; retrying");
+                }
+                healthy = false;
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -1,0 +1,172 @@
+//! The storage seam.
+//!
+//! Handlers and services talk to [`Store`] and [`StoreTx`] only. PostgreSQL
+//! implements them today; an SQLite implementation slots in beside it
+//! without touching anything above this module. Business rules (permissions,
+//! inheritance, validation) live above the seam so both backends share them;
+//! the store only reads and writes rows.
+
+mod postgres;
+mod records;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+use zmon_core::alert::{AlertDefinition, AlertNodeDraft};
+use zmon_core::check::{CheckDefinition, DefinitionStatus, NewCheckDefinition};
+use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
+use zmon_core::{Entity, EntityFilter};
+
+pub use postgres::PostgresStore;
+pub use records::*;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the message names it.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database rejected a value (a CHECK constraint).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Entity query of `GET /api/v1/entities`.
+#[derive(Debug, Clone, Default)]
+pub struct EntityQuery {
+    /// OR of filters; `None` selects every entity.
+    pub filters: Option<Vec<EntityFilter>>,
+    /// Keep only entities that lack this top-level attribute.
+    pub exclude_key: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn ping(&self) -> StoreResult<()>;
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
+
+    async fn entity(&self, id: &str) -> StoreResult<Option<StoredEntity>>;
+    /// Entities matching the query by [`EntityFilter::matches`], ordered by id.
+    async fn entities(&self, query: &EntityQuery) -> StoreResult<Vec<StoredEntity>>;
+    async fn entities_by_ids(&self, ids: &[String]) -> StoreResult<Vec<StoredEntity>>;
+
+    async fn check(&self, id: i64) -> StoreResult<Option<CheckDefinition>>;
+    /// Check definitions, all or of one status, ordered by id.
+    async fn checks(&self, status: Option<DefinitionStatus>) -> StoreResult<Vec<CheckDefinition>>;
+
+    /// Every stored alert-definition node (un-merged), ordered by id.
+    async fn alert_nodes(&self) -> StoreResult<Vec<AlertDefinition>>;
+    /// The node and its ancestors, node first.
+    async fn alert_lineage(&self, id: i64) -> StoreResult<Vec<AlertDefinition>>;
+
+    /// Downtime groups not deleted and not yet over at `now`, by start time.
+    async fn live_downtime_groups(&self, now: i64) -> StoreResult<Vec<DowntimeGroup>>;
+    /// Downtimes of live groups at `now`: what the Redis mirror must hold.
+    async fn live_downtimes(&self, now: i64) -> StoreResult<Vec<Downtime>>;
+
+    async fn user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
+    async fn users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Creates a user; a `Conflict` if the name is taken.
+    async fn create_user(&self, user: &NewUser) -> StoreResult<()>;
+    async fn create_token(&self, token: &NewToken) -> StoreResult<()>;
+    /// The token and its owner, for a SHA-256 token hash.
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, UserRecord)>>;
+    async fn tokens(&self, user: Option<&str>) -> StoreResult<Vec<TokenRecord>>;
+    /// Revokes a token; false if it does not exist or was revoked before.
+    async fn revoke_token(&self, id: Uuid) -> StoreResult<bool>;
+    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Sorted, distinct team names known from definitions and users.
+    async fn teams(&self) -> StoreResult<Vec<String>>;
+    /// Time of the latest change (including deletions) of a kind.
+    async fn last_change(&self, kind: AuditKind) -> StoreResult<Option<DateTime<Utc>>>;
+    /// A number that grows with every change of a kind.
+    async fn change_counter(&self, kinds: &[AuditKind]) -> StoreResult<i64>;
+    /// Audit entries of one object, oldest first.
+    async fn audit_trail(&self, kind: AuditKind, object_id: &str) -> StoreResult<Vec<AuditRecord>>;
+}
+
+/// A write transaction. Dropping it without `commit` rolls it back, so a
+/// failed request leaves nothing half-written.
+#[async_trait]
+pub trait StoreTx: Send {
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    /// Reads an entity and locks it until the transaction ends.
+    async fn lock_entity(&mut self, id: &str) -> StoreResult<Option<StoredEntity>>;
+    /// Inserts or replaces an entity; `created*` survive a replace.
+    async fn put_entity(
+        &mut self,
+        entity: &Entity,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    async fn delete_entity(&mut self, id: &str) -> StoreResult<bool>;
+
+    async fn lock_check(&mut self, id: i64) -> StoreResult<Option<CheckRecord>>;
+    /// Finds the check an upsert without id targets: by source URL, else by
+    /// (name, owning team), both case-insensitive.
+    async fn lock_check_by_natural_key(
+        &mut self,
+        source_url: Option<&str>,
+        name: &str,
+        owning_team: &str,
+    ) -> StoreResult<Option<CheckRecord>>;
+    async fn insert_check(
+        &mut self,
+        check: &NewCheckDefinition,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<CheckDefinition>;
+    async fn update_check(
+        &mut self,
+        id: i64,
+        check: &NewCheckDefinition,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<CheckDefinition>;
+    async fn delete_check(&mut self, id: i64) -> StoreResult<bool>;
+
+    /// Locks the whole alert tree against concurrent writers and returns
+    /// every node, so inheritance rules can be checked consistently.
+    async fn lock_alert_tree(&mut self) -> StoreResult<Vec<AlertDefinition>>;
+    async fn insert_alert(
+        &mut self,
+        draft: &AlertNodeDraft,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<AlertDefinition>;
+    async fn update_alert(&mut self, node: &AlertDefinition) -> StoreResult<()>;
+    async fn delete_alert(&mut self, id: i64) -> StoreResult<bool>;
+    /// Alert nodes that name this check directly.
+    async fn alerts_using_check(&mut self, check_id: i64) -> StoreResult<Vec<i64>>;
+
+    async fn insert_downtime_group(
+        &mut self,
+        group: &DowntimeGroup,
+        spec: &DowntimeSpec,
+        downtimes: &[Downtime],
+    ) -> StoreResult<()>;
+    /// A live (not deleted) group and its downtimes, locked.
+    async fn lock_downtime_group(
+        &mut self,
+        id: Uuid,
+    ) -> StoreResult<Option<(DowntimeGroup, Vec<Downtime>)>>;
+    async fn mark_downtime_group_deleted(
+        &mut self,
+        id: Uuid,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()>;
+}

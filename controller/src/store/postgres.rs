@@ -1,0 +1,990 @@
+//! PostgreSQL implementation of the storage seam.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::migrate::MigrateDatabase;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{Postgres, QueryBuilder, Row, Transaction};
+use uuid::Uuid;
+use zmon_core::alert::{AlertDefinition, AlertNodeDraft};
+use zmon_core::check::{CheckDefinition, DefinitionStatus, NewCheckDefinition};
+use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
+use zmon_core::filter::matches_any;
+use zmon_core::time::epoch_millis;
+use zmon_core::{Entity, Role};
+
+use super::*;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+const ENTITY_COLUMNS: &str = "data, created, created_by, last_modified, last_modified_by";
+const CHECK_COLUMNS: &str = "id, name, description, technical_details, potential_analysis, \
+    potential_impact, potential_solution, owning_team, entities, \"interval\", command, status, \
+    source_url, last_modified, last_modified_by, created_by";
+const ALERT_COLUMNS: &str = "id, parent_id, template, team, responsible_team, status, name, \
+    description, entities, entities_exclude, condition, notifications, check_definition_id, \
+    priority, period, parameters, tags, last_modified, last_modified_by";
+const USER_COLUMNS: &str = "name, password_hash, role, teams, created_at";
+const TOKEN_COLUMNS: &str =
+    "id, user_name, label, created_at, expires_at, revoked_at, last_used_at";
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects, creating the database first when it does not exist yet, so
+    /// that a first start needs no manual `createdb`.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid database URL: {e}")))?;
+        if !Postgres::database_exists(url).await.map_err(unavailable)? {
+            tracing::info!(database = options.get_database(), "creating database");
+            Postgres::create_database(url).await.map_err(unavailable)?;
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self { pool })
+    }
+
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Turns constraint violations into errors the API can explain.
+fn classify(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        let constraint = db.constraint().unwrap_or_default().to_string();
+        match db.code().as_deref() {
+            Some("23505") => {
+                let message = match constraint.as_str() {
+                    "check_definitions_source_url" => {
+                        "a check definition with this source_url already exists".to_string()
+                    }
+                    "check_definitions_name_team" => {
+                        "a check definition with this name already exists for this owning_team"
+                            .to_string()
+                    }
+                    "users_pkey" => "a user with this name already exists".to_string(),
+                    other => format!("duplicate value violates {other}"),
+                };
+                return StoreError::Conflict(message);
+            }
+            Some("23503") => {
+                return StoreError::Conflict(format!(
+                    "the change conflicts with a reference ({constraint})"
+                ));
+            }
+            Some("23514") => {
+                return StoreError::Invalid(format!("check constraint violated ({constraint})"));
+            }
+            _ => {}
+        }
+    }
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => unavailable(e),
+        other => StoreError::Database(other),
+    }
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn entity_from_row(row: &PgRow) -> StoreResult<StoredEntity> {
+    let Json(data): Json<serde_json::Map<String, Value>> = row.try_get("data")?;
+    Ok(StoredEntity {
+        entity: Entity::from_stored(data),
+        created: row.try_get("created")?,
+        created_by: row.try_get("created_by")?,
+        last_modified: row.try_get("last_modified")?,
+        last_modified_by: row.try_get("last_modified_by")?,
+    })
+}
+
+fn status_from_row(row: &PgRow) -> StoreResult<DefinitionStatus> {
+    let status: String = row.try_get("status")?;
+    DefinitionStatus::parse(&status).ok_or_else(|| corrupt("status", status))
+}
+
+fn check_from_row(row: &PgRow) -> StoreResult<CheckRecord> {
+    let Json(entities) = row.try_get("entities")?;
+    let last_modified: DateTime<Utc> = row.try_get("last_modified")?;
+    Ok(CheckRecord {
+        check: CheckDefinition {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            technical_details: row.try_get("technical_details")?,
+            potential_analysis: row.try_get("potential_analysis")?,
+            potential_impact: row.try_get("potential_impact")?,
+            potential_solution: row.try_get("potential_solution")?,
+            owning_team: row.try_get("owning_team")?,
+            entities,
+            interval: row.try_get("interval")?,
+            command: row.try_get("command")?,
+            status: status_from_row(row)?,
+            source_url: row.try_get("source_url")?,
+            last_modified_by: row.try_get("last_modified_by")?,
+            last_modified: epoch_millis(last_modified),
+        },
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &PgRow,
+    column: &str,
+) -> StoreResult<Option<T>> {
+    let value: Option<Json<T>> = row.try_get(column)?;
+    Ok(value.map(|Json(v)| v))
+}
+
+fn alert_from_row(row: &PgRow) -> StoreResult<AlertDefinition> {
+    let last_modified: DateTime<Utc> = row.try_get("last_modified")?;
+    let priority: Option<i16> = row.try_get("priority")?;
+    Ok(AlertDefinition {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        team: row.try_get("team")?,
+        responsible_team: row.try_get("responsible_team")?,
+        entities: json_column(row, "entities")?,
+        entities_exclude: json_column(row, "entities_exclude")?,
+        condition: row.try_get("condition")?,
+        notifications: json_column(row, "notifications")?,
+        check_definition_id: row.try_get("check_definition_id")?,
+        status: status_from_row(row)?,
+        priority: priority.map(i32::from),
+        last_modified: epoch_millis(last_modified),
+        last_modified_by: row.try_get("last_modified_by")?,
+        period: row.try_get("period")?,
+        template: row.try_get("template")?,
+        parent_id: row.try_get("parent_id")?,
+        parameters: json_column(row, "parameters")?,
+        tags: json_column(row, "tags")?,
+    })
+}
+
+fn user_from_row(row: &PgRow) -> StoreResult<UserRecord> {
+    let role: String = row.try_get("role")?;
+    Ok(UserRecord {
+        name: row.try_get("name")?,
+        password_hash: row.try_get("password_hash")?,
+        role: Role::from_str(&role).map_err(|e| corrupt("role", e))?,
+        teams: row.try_get("teams")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn token_from_row(row: &PgRow) -> StoreResult<TokenRecord> {
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        user_name: row.try_get("user_name")?,
+        label: row.try_get("label")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+fn downtime_from_row(row: &PgRow) -> StoreResult<Downtime> {
+    Ok(Downtime {
+        id: row.try_get("id")?,
+        alert_id: row.try_get("alert_definition_id")?,
+        entity: row.try_get("entity_id")?,
+        group_id: row.try_get("group_id")?,
+        comment: row.try_get("comment")?,
+        start_time: row.try_get("start_time")?,
+        end_time: row.try_get("end_time")?,
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+/// A group's answer lists what it covers, not what was asked for.
+fn group_from_row(row: &PgRow, downtimes: &[Downtime]) -> StoreResult<DowntimeGroup> {
+    let id: Uuid = row.try_get("id")?;
+    let mine = downtimes.iter().filter(|d| d.group_id == id);
+    let entities: BTreeSet<&str> = mine.clone().map(|d| d.entity.as_str()).collect();
+    let alerts: BTreeSet<i64> = mine.map(|d| d.alert_id).collect();
+    Ok(DowntimeGroup {
+        id,
+        comment: Some(row.try_get("comment")?),
+        start_time: Some(row.try_get("start_time")?),
+        end_time: Some(row.try_get("end_time")?),
+        created_by: Some(row.try_get("created_by")?),
+        entities: entities.into_iter().map(str::to_string).collect(),
+        alert_definitions: alerts.into_iter().collect(),
+    })
+}
+
+const DOWNTIME_SELECT: &str = "SELECT d.id, d.alert_definition_id, d.entity_id, d.group_id, \
+    g.comment, g.start_time, g.end_time, g.created_by \
+    FROM downtimes d JOIN downtime_groups g ON g.id = d.group_id";
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        let tx = self.pool.begin().await.map_err(classify)?;
+        Ok(Box::new(PostgresTx { tx }))
+    }
+
+    async fn entity(&self, id: &str) -> StoreResult<Option<StoredEntity>> {
+        let sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(entity_from_row).transpose()
+    }
+
+    async fn entities(&self, query: &EntityQuery) -> StoreResult<Vec<StoredEntity>> {
+        // SQL narrows the candidates with indexable conditions that every
+        // match must satisfy (the filter's keys exist; string `id`/`type`
+        // are equal); the exact rule runs in Rust, the same everywhere.
+        let mut sql = QueryBuilder::<Postgres>::new("SELECT ");
+        sql.push(ENTITY_COLUMNS).push(" FROM entities WHERE TRUE");
+        if let Some(filters) = &query.filters {
+            if filters.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push(" AND (FALSE");
+            for filter in filters {
+                let keys: Vec<String> = filter.keys().map(str::to_string).collect();
+                sql.push(" OR (data ?& ").push_bind(keys);
+                for column in ["id", "type"] {
+                    if let Some(Value::String(v)) = filter.get(column) {
+                        sql.push(format!(" AND {column} = ")).push_bind(v.clone());
+                    }
+                }
+                sql.push(")");
+            }
+            sql.push(")");
+        }
+        if let Some(key) = &query.exclude_key {
+            sql.push(" AND NOT (data ? ")
+                .push_bind(key.clone())
+                .push(")");
+        }
+        sql.push(" ORDER BY id");
+        let rows = sql.build().fetch_all(&self.pool).await.map_err(classify)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let stored = entity_from_row(row)?;
+            let keep = query
+                .filters
+                .as_deref()
+                .is_none_or(|f| matches_any(f, stored.entity.document()));
+            if keep {
+                out.push(stored);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn entities_by_ids(&self, ids: &[String]) -> StoreResult<Vec<StoredEntity>> {
+        let sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE id = ANY($1) ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(entity_from_row).collect()
+    }
+
+    async fn check(&self, id: i64) -> StoreResult<Option<CheckDefinition>> {
+        let sql = format!("SELECT {CHECK_COLUMNS} FROM check_definitions WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(row
+            .as_ref()
+            .map(check_from_row)
+            .transpose()?
+            .map(|r| r.check))
+    }
+
+    async fn checks(&self, status: Option<DefinitionStatus>) -> StoreResult<Vec<CheckDefinition>> {
+        let sql = format!(
+            "SELECT {CHECK_COLUMNS} FROM check_definitions \
+             WHERE $1::text IS NULL OR status = $1 ORDER BY id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(status.map(DefinitionStatus::as_str))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter()
+            .map(|r| check_from_row(r).map(|c| c.check))
+            .collect()
+    }
+
+    async fn alert_nodes(&self) -> StoreResult<Vec<AlertDefinition>> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alert_definitions ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn alert_lineage(&self, id: i64) -> StoreResult<Vec<AlertDefinition>> {
+        // The depth bound stops a corrupt cycle from recursing forever.
+        let sql = format!(
+            "WITH RECURSIVE lineage AS ( \
+               SELECT a.*, 0 AS depth FROM alert_definitions a WHERE a.id = $1 \
+               UNION ALL \
+               SELECT p.*, l.depth + 1 FROM alert_definitions p \
+               JOIN lineage l ON p.id = l.parent_id WHERE l.depth < 64 \
+             ) SELECT {ALERT_COLUMNS} FROM lineage ORDER BY depth"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn live_downtime_groups(&self, now: i64) -> StoreResult<Vec<DowntimeGroup>> {
+        let groups = sqlx::query(
+            "SELECT id, comment, start_time, end_time, created_by FROM downtime_groups \
+             WHERE deleted_at IS NULL AND end_time > $1 ORDER BY start_time, id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        let downtimes = self.live_downtimes(now).await?;
+        groups
+            .iter()
+            .map(|g| group_from_row(g, &downtimes))
+            .collect()
+    }
+
+    async fn live_downtimes(&self, now: i64) -> StoreResult<Vec<Downtime>> {
+        let sql = format!(
+            "{DOWNTIME_SELECT} WHERE g.deleted_at IS NULL AND g.end_time > $1 \
+             ORDER BY d.alert_definition_id, d.entity_id, d.id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(downtime_from_row).collect()
+    }
+
+    async fn user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn users(&self) -> StoreResult<Vec<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY name");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn create_user(&self, user: &NewUser) -> StoreResult<()> {
+        sqlx::query("INSERT INTO users (name, password_hash, role, teams) VALUES ($1, $2, $3, $4)")
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(user.role.as_str())
+            .bind(&user.teams)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn create_token(&self, token: &NewToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, user_name, token_hash, label, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token.id)
+        .bind(&token.user_name)
+        .bind(&token.token_hash)
+        .bind(&token.label)
+        .bind(token.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, UserRecord)>> {
+        let row = sqlx::query(
+            "SELECT t.id, t.user_name, t.label, t.created_at, t.expires_at, t.revoked_at, \
+                    t.last_used_at, u.name, u.password_hash, u.role, u.teams, \
+                    u.created_at AS user_created_at \
+             FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        let Some(row) = row else { return Ok(None) };
+        let token = token_from_row(&row)?;
+        let role: String = row.try_get("role")?;
+        let user = UserRecord {
+            name: row.try_get("name")?,
+            password_hash: row.try_get("password_hash")?,
+            role: Role::from_str(&role).map_err(|e| corrupt("role", e))?,
+            teams: row.try_get("teams")?,
+            created_at: row.try_get("user_created_at")?,
+        };
+        Ok(Some((token, user)))
+    }
+
+    async fn tokens(&self, user: Option<&str>) -> StoreResult<Vec<TokenRecord>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens \
+             WHERE $1::text IS NULL OR user_name = $1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn teams(&self) -> StoreResult<Vec<String>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT team FROM ( \
+                SELECT team FROM alert_definitions \
+                UNION SELECT responsible_team FROM alert_definitions \
+                UNION SELECT owning_team FROM check_definitions \
+                UNION SELECT unnest(teams) FROM users \
+             ) t WHERE btrim(team) <> '' ORDER BY team",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(rows)
+    }
+
+    async fn last_change(&self, kind: AuditKind) -> StoreResult<Option<DateTime<Utc>>> {
+        sqlx::query_scalar("SELECT max(at) FROM audit_log WHERE kind = $1")
+            .bind(kind.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn change_counter(&self, kinds: &[AuditKind]) -> StoreResult<i64> {
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM audit_log WHERE kind = ANY($1)")
+            .bind(kinds)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
+    async fn audit_trail(&self, kind: AuditKind, object_id: &str) -> StoreResult<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, kind, object_id, action, before, after FROM audit_log \
+             WHERE kind = $1 AND object_id = $2 ORDER BY id",
+        )
+        .bind(kind.as_str())
+        .bind(object_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditRecord {
+                    id: row.try_get("id")?,
+                    at: row.try_get("at")?,
+                    actor: row.try_get("actor")?,
+                    kind: row.try_get("kind")?,
+                    object_id: row.try_get("object_id")?,
+                    action: row.try_get("action")?,
+                    before: row.try_get("before")?,
+                    after: row.try_get("after")?,
+                })
+            })
+            .collect()
+    }
+}
+
+struct PostgresTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+fn json_or_null<T: serde::Serialize>(value: &Option<T>) -> StoreResult<Option<Value>> {
+    value
+        .as_ref()
+        .map(|v| serde_json::to_value(v).map_err(|e| corrupt("serialize", e)))
+        .transpose()
+}
+
+#[async_trait]
+impl StoreTx for PostgresTx {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(classify)
+    }
+
+    async fn lock_entity(&mut self, id: &str) -> StoreResult<Option<StoredEntity>> {
+        // The advisory lock also serialises two first writes of the same
+        // id, which a row lock cannot (there is no row yet).
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('entity:' || $1))")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        let sql = format!("SELECT {ENTITY_COLUMNS} FROM entities WHERE id = $1 FOR UPDATE");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(entity_from_row).transpose()
+    }
+
+    async fn put_entity(
+        &mut self,
+        entity: &Entity,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO entities (id, type, data, created, created_by, last_modified, last_modified_by) \
+             VALUES ($1, $2, $3, $4, $5, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, data = EXCLUDED.data, \
+               last_modified = EXCLUDED.last_modified, last_modified_by = EXCLUDED.last_modified_by",
+        )
+        .bind(entity.id())
+        .bind(entity.entity_type())
+        .bind(Json(entity.document()))
+        .bind(at)
+        .bind(actor)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_entity(&mut self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM entities WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn lock_check(&mut self, id: i64) -> StoreResult<Option<CheckRecord>> {
+        let sql = format!("SELECT {CHECK_COLUMNS} FROM check_definitions WHERE id = $1 FOR UPDATE");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(check_from_row).transpose()
+    }
+
+    async fn lock_check_by_natural_key(
+        &mut self,
+        source_url: Option<&str>,
+        name: &str,
+        owning_team: &str,
+    ) -> StoreResult<Option<CheckRecord>> {
+        let row = if let Some(url) = source_url {
+            let sql = format!(
+                "SELECT {CHECK_COLUMNS} FROM check_definitions \
+                 WHERE lower(source_url) = lower($1) FOR UPDATE"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(url)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(classify)?
+        } else {
+            let sql = format!(
+                "SELECT {CHECK_COLUMNS} FROM check_definitions \
+                 WHERE lower(name) = lower($1) AND lower(owning_team) = lower($2) FOR UPDATE"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(name)
+                .bind(owning_team)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(classify)?
+        };
+        row.as_ref().map(check_from_row).transpose()
+    }
+
+    async fn insert_check(
+        &mut self,
+        check: &NewCheckDefinition,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<CheckDefinition> {
+        let sql = format!(
+            "INSERT INTO check_definitions (id, name, description, technical_details, \
+               potential_analysis, potential_impact, potential_solution, owning_team, entities, \
+               \"interval\", command, status, source_url, created, created_by, last_modified, \
+               last_modified_by) \
+             VALUES (coalesce($1, nextval(pg_get_serial_sequence('check_definitions', 'id'))), \
+               $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, $15) \
+             RETURNING {CHECK_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(check.id)
+            .bind(&check.name)
+            .bind(&check.description)
+            .bind(&check.technical_details)
+            .bind(&check.potential_analysis)
+            .bind(&check.potential_impact)
+            .bind(&check.potential_solution)
+            .bind(&check.owning_team)
+            .bind(Json(&check.entities))
+            .bind(check.interval)
+            .bind(&check.command)
+            .bind(check.status.as_str())
+            .bind(&check.source_url)
+            .bind(at)
+            .bind(actor)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        if check.id.is_some() {
+            // An explicit id (an import from ZMON) must not collide with
+            // the ids handed out later.
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('check_definitions', 'id'), \
+                 (SELECT max(id) FROM check_definitions))",
+            )
+            .execute(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        }
+        Ok(check_from_row(&row)?.check)
+    }
+
+    async fn update_check(
+        &mut self,
+        id: i64,
+        check: &NewCheckDefinition,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<CheckDefinition> {
+        let sql = format!(
+            "UPDATE check_definitions SET name = $2, description = $3, technical_details = $4, \
+               potential_analysis = $5, potential_impact = $6, potential_solution = $7, \
+               owning_team = $8, entities = $9, \"interval\" = $10, command = $11, status = $12, \
+               source_url = $13, last_modified = $14, last_modified_by = $15 \
+             WHERE id = $1 RETURNING {CHECK_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(&check.name)
+            .bind(&check.description)
+            .bind(&check.technical_details)
+            .bind(&check.potential_analysis)
+            .bind(&check.potential_impact)
+            .bind(&check.potential_solution)
+            .bind(&check.owning_team)
+            .bind(Json(&check.entities))
+            .bind(check.interval)
+            .bind(&check.command)
+            .bind(check.status.as_str())
+            .bind(&check.source_url)
+            .bind(at)
+            .bind(actor)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        Ok(check_from_row(&row)?.check)
+    }
+
+    async fn delete_check(&mut self, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM check_definitions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn lock_alert_tree(&mut self) -> StoreResult<Vec<AlertDefinition>> {
+        // Blocks other writers of the tree, not readers.
+        sqlx::query("LOCK TABLE alert_definitions IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alert_definitions ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn insert_alert(
+        &mut self,
+        draft: &AlertNodeDraft,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<AlertDefinition> {
+        let sql = format!(
+            "INSERT INTO alert_definitions (parent_id, template, team, responsible_team, status, \
+               name, description, entities, entities_exclude, condition, notifications, \
+               check_definition_id, priority, period, parameters, tags, created, created_by, \
+               last_modified, last_modified_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+               $17, $18, $17, $18) RETURNING {ALERT_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(draft.parent_id)
+            .bind(draft.template)
+            .bind(&draft.team)
+            .bind(&draft.responsible_team)
+            .bind(draft.status.as_str())
+            .bind(&draft.name)
+            .bind(&draft.description)
+            .bind(json_or_null(&draft.entities)?)
+            .bind(json_or_null(&draft.entities_exclude)?)
+            .bind(&draft.condition)
+            .bind(json_or_null(&draft.notifications)?)
+            .bind(draft.check_definition_id)
+            .bind(draft.priority.map(|p| p as i16))
+            .bind(&draft.period)
+            .bind(json_or_null(&draft.parameters)?)
+            .bind(json_or_null(&draft.tags)?)
+            .bind(at)
+            .bind(actor)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        alert_from_row(&row)
+    }
+
+    async fn update_alert(&mut self, node: &AlertDefinition) -> StoreResult<()> {
+        let at = DateTime::<Utc>::from_timestamp_millis(node.last_modified)
+            .ok_or_else(|| corrupt("last_modified", node.last_modified))?;
+        sqlx::query(
+            "UPDATE alert_definitions SET parent_id = $2, template = $3, team = $4, \
+               responsible_team = $5, status = $6, name = $7, description = $8, entities = $9, \
+               entities_exclude = $10, condition = $11, notifications = $12, \
+               check_definition_id = $13, priority = $14, period = $15, parameters = $16, \
+               tags = $17, last_modified = $18, last_modified_by = $19 \
+             WHERE id = $1",
+        )
+        .bind(node.id)
+        .bind(node.parent_id)
+        .bind(node.template)
+        .bind(&node.team)
+        .bind(&node.responsible_team)
+        .bind(node.status.as_str())
+        .bind(&node.name)
+        .bind(&node.description)
+        .bind(json_or_null(&node.entities)?)
+        .bind(json_or_null(&node.entities_exclude)?)
+        .bind(&node.condition)
+        .bind(json_or_null(&node.notifications)?)
+        .bind(node.check_definition_id)
+        .bind(node.priority.map(|p| p as i16))
+        .bind(&node.period)
+        .bind(json_or_null(&node.parameters)?)
+        .bind(json_or_null(&node.tags)?)
+        .bind(at)
+        .bind(&node.last_modified_by)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_alert(&mut self, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM alert_definitions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn alerts_using_check(&mut self, check_id: i64) -> StoreResult<Vec<i64>> {
+        sqlx::query_scalar(
+            "SELECT id FROM alert_definitions WHERE check_definition_id = $1 ORDER BY id",
+        )
+        .bind(check_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(classify)
+    }
+
+    async fn insert_downtime_group(
+        &mut self,
+        group: &DowntimeGroup,
+        spec: &DowntimeSpec,
+        downtimes: &[Downtime],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO downtime_groups (id, comment, start_time, end_time, created_by, \
+               requested_entities, requested_alert_definitions) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(group.id)
+        .bind(&spec.comment)
+        .bind(spec.start_time)
+        .bind(spec.end_time)
+        .bind(&group.created_by)
+        .bind(Json(&spec.entities))
+        .bind(spec.alert_definitions.as_ref().map(Json))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(classify)?;
+        if downtimes.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = downtimes.iter().map(|d| d.id).collect();
+        let alerts: Vec<i64> = downtimes.iter().map(|d| d.alert_id).collect();
+        let entities: Vec<&str> = downtimes.iter().map(|d| d.entity.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO downtimes (id, group_id, alert_definition_id, entity_id) \
+             SELECT u.id, $2, u.alert, u.entity \
+             FROM unnest($1::uuid[], $3::bigint[], $4::text[]) AS u(id, alert, entity)",
+        )
+        .bind(ids)
+        .bind(group.id)
+        .bind(alerts)
+        .bind(entities)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn lock_downtime_group(
+        &mut self,
+        id: Uuid,
+    ) -> StoreResult<Option<(DowntimeGroup, Vec<Downtime>)>> {
+        let row = sqlx::query(
+            "SELECT id, comment, start_time, end_time, created_by FROM downtime_groups \
+             WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(classify)?;
+        let Some(row) = row else { return Ok(None) };
+        let sql = format!(
+            "{DOWNTIME_SELECT} WHERE d.group_id = $1 ORDER BY d.alert_definition_id, d.entity_id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        let downtimes = rows
+            .iter()
+            .map(downtime_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some((group_from_row(&row, &downtimes)?, downtimes)))
+    }
+
+    async fn mark_downtime_group_deleted(
+        &mut self,
+        id: Uuid,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE downtime_groups SET deleted_at = $2, deleted_by = $3 WHERE id = $1")
+            .bind(id)
+            .bind(at)
+            .bind(actor)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, kind, object_id, action, before, after) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(entry.at)
+        .bind(&entry.actor)
+        .bind(entry.kind.as_str())
+        .bind(&entry.object_id)
+        .bind(entry.action.as_str())
+        .bind(&entry.before)
+        .bind(&entry.after)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+}
