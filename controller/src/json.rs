@@ -74,6 +74,13 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "request body is empty; a JSON document is expected",
         ));
     }
+    // Serde would also read a struct from an array, positionally; every
+    // body of this API is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "could not read request: the body must be a JSON object",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -114,11 +121,15 @@ mod tests {
 
     #[test]
     fn malformed_and_empty_bodies_are_explained() {
-        assert!(message(r#"{"name": "#).starts_with("could not read request: EOF"));
+        assert!(message(r#"{"name": "#).contains("EOF while parsing"));
         assert_eq!(
             message("  "),
             "request body is empty; a JSON document is expected"
         );
         assert!(message(r#"{} {}"#).starts_with("could not read request: trailing characters"));
+        assert_eq!(
+            message("[1, 2]"),
+            "could not read request: the body must be a JSON object"
+        );
     }
 }

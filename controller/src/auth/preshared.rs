@@ -84,16 +84,22 @@ impl PresharedTokens {
     }
 
     pub fn parse(text: &str, origin: &str) -> Result<Self, PresharedError> {
-        let trimmed = text.trim_start();
-        let file: File = if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            serde_json::from_str(text).map_err(|e| e.to_string())
-        } else {
-            toml::from_str(text).map_err(|e| e.to_string())
-        }
-        .map_err(|message| PresharedError::Parse {
-            path: origin.to_string(),
-            message,
-        })?;
+        // `[[tokens]]` (TOML) and `[{...}]` (JSON) both start with '[', so
+        // try both and report the error of the format the text resembles.
+        let file: File = match serde_json::from_str(text) {
+            Ok(file) => file,
+            Err(json_error) => toml::from_str(text).map_err(|toml_error| {
+                let message = if text.trim_start().starts_with('{') {
+                    json_error.to_string()
+                } else {
+                    toml_error.to_string()
+                };
+                PresharedError::Parse {
+                    path: origin.to_string(),
+                    message,
+                }
+            })?,
+        };
         let entries = match file {
             File::Wrapped { tokens } | File::List(tokens) => tokens,
         };

@@ -84,6 +84,8 @@ pub trait Bus: Send + Sync + 'static {
     /// The store change counter the mirror was last rebuilt from; `None`
     /// when the mirror is missing (e.g. after a Redis restart).
     async fn downtime_mirror_version(&self) -> BusResult<Option<i64>>;
-    /// Makes the mirror hold exactly `desired` and records `version`.
-    async fn rebuild_downtime_mirror(&self, desired: &[Downtime], version: i64) -> BusResult<()>;
+    /// Every downtime the mirror holds now.
+    async fn mirrored_downtimes(&self) -> BusResult<Vec<Downtime>>;
+    /// Records the store change counter the mirror now reflects.
+    async fn set_downtime_mirror_version(&self, version: i64) -> BusResult<()>;
 }

@@ -1,6 +1,6 @@
 //! The bus on Redis, with ZMON's key names (see `zmon_core::keys`).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -300,7 +300,7 @@ impl Bus for RedisBus {
         Ok(raw.and_then(|v| v.parse().ok()))
     }
 
-    async fn rebuild_downtime_mirror(&self, desired: &[Downtime], version: i64) -> BusResult<()> {
+    async fn mirrored_downtimes(&self) -> BusResult<Vec<Downtime>> {
         let mut conn = self.conn().await?;
         let alerts: Vec<i64> = conn.smembers(self.keys.downtime_alerts()).await?;
         let mut pipe = ::redis::pipe();
@@ -318,28 +318,22 @@ impl Bus for RedisBus {
             pipe.hgetall(self.keys.downtimes(*a, e));
         }
         let stored: Vec<BTreeMap<String, String>> = run_pipe(&pipe, &mut conn).await?;
-        let wanted: HashSet<String> = desired.iter().map(|d| d.id.to_string()).collect();
-        let stale: Vec<Downtime> = pairs
+        Ok(pairs
             .iter()
             .zip(stored)
             .flat_map(|((a, e), hash)| {
                 let key = self.keys.downtimes(*a, e);
-                hash.into_iter()
-                    .filter(|(id, _)| !wanted.contains(id))
-                    .filter_map(move |(_, raw)| parse_json::<Downtime>(&key, &raw))
+                hash.into_values()
+                    .filter_map(move |raw| parse_json::<Downtime>(&key, &raw))
             })
-            .collect();
-        self.unmirror_downtimes(&stale).await?;
-        self.mirror_downtimes(desired).await?;
+            .collect())
+    }
+
+    async fn set_downtime_mirror_version(&self, version: i64) -> BusResult<()> {
+        let mut conn = self.conn().await?;
         let _: () = conn
             .set(self.keys.downtime_mirror_marker(), version)
             .await?;
-        tracing::info!(
-            downtimes = desired.len(),
-            removed = stale.len(),
-            version,
-            "downtime mirror rebuilt"
-        );
         Ok(())
     }
 }

@@ -6,7 +6,7 @@
 //! soon as Redis is back, or whenever the mirror's version marker is missing
 //! (a Redis restart) or behind the database.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
@@ -158,15 +158,32 @@ pub async fn list(state: &AppState) -> Result<Vec<DowntimeGroup>, ApiError> {
 /// Returns whether it rebuilt.
 pub async fn sync_mirror(state: &AppState, force: bool) -> Result<bool, ApiError> {
     let version = state.store.change_counter(&[AuditKind::Downtime]).await?;
-    let mirrored = state.bus.downtime_mirror_version().await?;
-    if !force && mirrored == Some(version) {
+    let mirrored_version = state.bus.downtime_mirror_version().await?;
+    if !force && mirrored_version == Some(version) {
         return Ok(false);
     }
+    // Read the mirror before the database: a downtime written to the mirror
+    // before this point was committed before it, so it is in `desired` and
+    // never mistaken for a stale one.
+    let mirrored = state.bus.mirrored_downtimes().await?;
     let desired = state
         .store
         .live_downtimes(state.clock.now().timestamp())
         .await?;
-    state.bus.rebuild_downtime_mirror(&desired, version).await?;
+    let wanted: HashSet<Uuid> = desired.iter().map(|d| d.id).collect();
+    let stale: Vec<Downtime> = mirrored
+        .into_iter()
+        .filter(|d| !wanted.contains(&d.id))
+        .collect();
+    state.bus.unmirror_downtimes(&stale).await?;
+    state.bus.mirror_downtimes(&desired).await?;
+    state.bus.set_downtime_mirror_version(version).await?;
+    tracing::debug!(
+        downtimes = desired.len(),
+        removed = stale.len(),
+        version,
+        "downtime mirror rebuilt"
+    );
     Ok(true)
 }
 
