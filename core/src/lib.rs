@@ -8,6 +8,7 @@
 pub mod alert;
 pub mod check;
 pub mod condition;
+pub mod dashboard;
 pub mod downtime;
 pub mod entity;
 pub mod filter;

@@ -2,9 +2,11 @@
 
 pub mod alerts;
 pub mod checks;
+pub mod dashboards;
 pub mod downtimes;
 pub mod entities;
 pub mod health;
+pub mod search;
 pub mod status;
 
 use actix_web::body::MessageBody;
@@ -36,6 +38,8 @@ use crate::store::AuditKind;
         alerts::create, alerts::list, alerts::get_one, alerts::update, alerts::delete_one, alerts::children,
         downtimes::create, downtimes::list, downtimes::delete_one,
         status::platform, status::alerts, status::all_entities, status::active_alerts, status::teams,
+        dashboards::get_one, dashboards::upsert, dashboards::upsert_by_id,
+        search::quick_search, search::list_onetime_tokens, search::create_onetime_token,
         health::health, health::ready, health::metrics,
     ),
     components(schemas(ErrorBody)),
@@ -44,6 +48,8 @@ use crate::store::AuditKind;
     tags(
         (name = "entities"), (name = "check-definitions"), (name = "checks", description = "Lists the scheduler loads"),
         (name = "alert-definitions"), (name = "downtimes"), (name = "status"), (name = "teams"),
+        (name = "dashboards"), (name = "search"),
+        (name = "onetime-tokens", description = "Login codes for wall monitors"),
         (name = "operations", description = "Unauthenticated probes and metrics"),
     )
 )]
@@ -104,7 +110,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(status::active_alerts)
         .service(status::all_entities)
         .service(status::alerts)
-        .service(status::teams);
+        .service(status::teams)
+        .service(dashboards::get_one)
+        .service(dashboards::upsert)
+        .service(dashboards::upsert_by_id)
+        .service(search::quick_search)
+        .service(search::list_onetime_tokens)
+        .service(search::create_onetime_token);
 }
 
 /// A 200 builder carrying `Last-Modified` in ZMON's format

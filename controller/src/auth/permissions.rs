@@ -7,6 +7,7 @@
 
 use zmon_core::alert::AlertDefinition;
 use zmon_core::check::{CheckDefinition, DefinitionStatus};
+use zmon_core::dashboard::{Dashboard, EditOption};
 use zmon_core::{Entity, Role};
 
 use super::Caller;
@@ -105,6 +106,41 @@ impl Caller {
             "check definition {} belongs to team '{}'",
             check.id, check.owning_team
         )))
+    }
+
+    /// Dashboards: PUBLIC ones anyone may edit, TEAM ones members of a
+    /// shared team, PRIVATE ones their creator; only the creator changes
+    /// who may edit.
+    pub fn may_edit_dashboard(
+        &self,
+        current: &Dashboard,
+        new_edit_option: EditOption,
+    ) -> Result<(), ApiError> {
+        self.require_write()?;
+        if self.is_admin() {
+            return Ok(());
+        }
+        let is_creator = current.created_by == self.uid;
+        let may_edit = match current.edit_option {
+            EditOption::Public => true,
+            EditOption::Private => is_creator,
+            EditOption::Team => {
+                is_creator || current.shared_teams.iter().any(|t| self.is_member(t))
+            }
+        };
+        if !may_edit {
+            return Err(deny(format!(
+                "dashboard {} is not editable by you",
+                current.id
+            )));
+        }
+        if new_edit_option != current.edit_option && !is_creator {
+            return Err(deny(format!(
+                "only the creator of dashboard {} may change who can edit it",
+                current.id
+            )));
+        }
+        Ok(())
     }
 
     /// Create: member of `team`, or of `responsible_team` while INACTIVE.

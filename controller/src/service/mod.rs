@@ -4,8 +4,11 @@
 
 pub mod alerts;
 pub mod checks;
+pub mod dashboards;
 pub mod downtimes;
 pub mod entities;
+pub mod onetime_tokens;
+pub mod search;
 pub mod status;
 
 use chrono::{DateTime, Utc};

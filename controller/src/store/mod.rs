@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use zmon_core::alert::{AlertDefinition, AlertNodeDraft};
 use zmon_core::check::{CheckDefinition, DefinitionStatus, NewCheckDefinition};
+use zmon_core::dashboard::{Dashboard, DashboardDraft};
 use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
 use zmon_core::{Entity, EntityFilter};
 
@@ -72,6 +73,19 @@ pub trait Store: Send + Sync + 'static {
     async fn live_downtime_groups(&self, now: i64) -> StoreResult<Vec<DowntimeGroup>>;
     /// Downtimes of live groups at `now`: what the Redis mirror must hold.
     async fn live_downtimes(&self, now: i64) -> StoreResult<Vec<Downtime>>;
+
+    async fn dashboard(&self, id: i64) -> StoreResult<Option<Dashboard>>;
+    /// Every dashboard, ordered by id.
+    async fn dashboards(&self) -> StoreResult<Vec<Dashboard>>;
+
+    /// Stores a one-time token unless the same user created one after
+    /// `not_after`; false when refused by that rate limit.
+    async fn create_onetime_token(
+        &self,
+        token: &OnetimeToken,
+        not_after: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    async fn onetime_tokens(&self, user: &str) -> StoreResult<Vec<OnetimeToken>>;
 
     async fn user(&self, name: &str) -> StoreResult<Option<UserRecord>>;
     async fn users(&self) -> StoreResult<Vec<UserRecord>>;
@@ -167,6 +181,21 @@ pub trait StoreTx: Send {
         actor: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    async fn lock_dashboard(&mut self, id: i64) -> StoreResult<Option<Dashboard>>;
+    async fn insert_dashboard(
+        &mut self,
+        draft: &DashboardDraft,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Dashboard>;
+    async fn update_dashboard(
+        &mut self,
+        id: i64,
+        draft: &DashboardDraft,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Dashboard>;
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()>;
 }

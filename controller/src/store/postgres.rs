@@ -14,6 +14,7 @@ use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 use zmon_core::alert::{AlertDefinition, AlertNodeDraft};
 use zmon_core::check::{CheckDefinition, DefinitionStatus, NewCheckDefinition};
+use zmon_core::dashboard::{Dashboard, DashboardDraft, EditOption, ViewMode};
 use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
 use zmon_core::filter::matches_any;
 use zmon_core::time::epoch_millis;
@@ -30,6 +31,10 @@ const CHECK_COLUMNS: &str = "id, name, description, technical_details, potential
 const ALERT_COLUMNS: &str = "id, parent_id, template, team, responsible_team, status, name, \
     description, entities, entities_exclude, condition, notifications, check_definition_id, \
     priority, period, parameters, tags, last_modified, last_modified_by";
+const DASHBOARD_COLUMNS: &str = "id, name, view_mode, edit_option, alert_teams, tags, \
+    shared_teams, widget_configuration, created_by, last_modified, last_modified_by";
+const ONETIME_COLUMNS: &str =
+    "token, created_by, created, expires, bound_ip, bound_at, bound_expires";
 const USER_COLUMNS: &str = "name, password_hash, role, teams, created_at";
 const TOKEN_COLUMNS: &str =
     "id, user_name, label, created_at, expires_at, revoked_at, last_used_at";
@@ -188,6 +193,41 @@ fn alert_from_row(row: &PgRow) -> StoreResult<AlertDefinition> {
         parent_id: row.try_get("parent_id")?,
         parameters: json_column(row, "parameters")?,
         tags: json_column(row, "tags")?,
+    })
+}
+
+fn dashboard_from_row(row: &PgRow) -> StoreResult<Dashboard> {
+    let view_mode: String = row.try_get("view_mode")?;
+    let edit_option: String = row.try_get("edit_option")?;
+    let last_modified: DateTime<Utc> = row.try_get("last_modified")?;
+    let Json(alert_teams) = row.try_get("alert_teams")?;
+    let Json(tags) = row.try_get("tags")?;
+    let Json(shared_teams) = row.try_get("shared_teams")?;
+    Ok(Dashboard {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_by: row.try_get("created_by")?,
+        last_modified: epoch_millis(last_modified),
+        last_modified_by: row.try_get("last_modified_by")?,
+        view_mode: ViewMode::parse(&view_mode).ok_or_else(|| corrupt("view_mode", &view_mode))?,
+        edit_option: EditOption::parse(&edit_option)
+            .ok_or_else(|| corrupt("edit_option", &edit_option))?,
+        alert_teams,
+        tags,
+        shared_teams,
+        widget_configuration: row.try_get("widget_configuration")?,
+    })
+}
+
+fn onetime_from_row(row: &PgRow) -> StoreResult<OnetimeToken> {
+    Ok(OnetimeToken {
+        token: row.try_get("token")?,
+        created_by: row.try_get("created_by")?,
+        created: row.try_get("created")?,
+        expires: row.try_get("expires")?,
+        bound_ip: row.try_get("bound_ip")?,
+        bound_at: row.try_get("bound_at")?,
+        bound_expires: row.try_get("bound_expires")?,
     })
 }
 
@@ -410,6 +450,73 @@ impl Store for PostgresStore {
             .await
             .map_err(classify)?;
         rows.iter().map(downtime_from_row).collect()
+    }
+
+    async fn dashboard(&self, id: i64) -> StoreResult<Option<Dashboard>> {
+        let sql = format!("SELECT {DASHBOARD_COLUMNS} FROM dashboards WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(dashboard_from_row).transpose()
+    }
+
+    async fn dashboards(&self) -> StoreResult<Vec<Dashboard>> {
+        let sql = format!("SELECT {DASHBOARD_COLUMNS} FROM dashboards ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(dashboard_from_row).collect()
+    }
+
+    async fn create_onetime_token(
+        &self,
+        token: &OnetimeToken,
+        not_after: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('onetime:' || $1))")
+            .bind(&token.created_by)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let recent: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM onetime_tokens WHERE created_by = $1 AND created > $2)",
+        )
+        .bind(&token.created_by)
+        .bind(not_after)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+        if recent {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO onetime_tokens (token, created_by, created, expires) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&token.token)
+        .bind(&token.created_by)
+        .bind(token.created)
+        .bind(token.expires)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(true)
+    }
+
+    async fn onetime_tokens(&self, user: &str) -> StoreResult<Vec<OnetimeToken>> {
+        let sql = format!(
+            "SELECT {ONETIME_COLUMNS} FROM onetime_tokens WHERE created_by = $1 ORDER BY created"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(classify)?;
+        rows.iter().map(onetime_from_row).collect()
     }
 
     async fn user(&self, name: &str) -> StoreResult<Option<UserRecord>> {
@@ -971,6 +1078,72 @@ impl StoreTx for PostgresTx {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    async fn lock_dashboard(&mut self, id: i64) -> StoreResult<Option<Dashboard>> {
+        let sql = format!("SELECT {DASHBOARD_COLUMNS} FROM dashboards WHERE id = $1 FOR UPDATE");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        row.as_ref().map(dashboard_from_row).transpose()
+    }
+
+    async fn insert_dashboard(
+        &mut self,
+        draft: &DashboardDraft,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Dashboard> {
+        let sql = format!(
+            "INSERT INTO dashboards (name, view_mode, edit_option, alert_teams, tags, shared_teams, \
+               widget_configuration, created, created_by, last_modified, last_modified_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $9) RETURNING {DASHBOARD_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&draft.name)
+            .bind(draft.view_mode.as_str())
+            .bind(draft.edit_option.as_str())
+            .bind(Json(&draft.alert_teams))
+            .bind(Json(&draft.tags))
+            .bind(Json(&draft.shared_teams))
+            .bind(&draft.widget_configuration)
+            .bind(at)
+            .bind(actor)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        dashboard_from_row(&row)
+    }
+
+    async fn update_dashboard(
+        &mut self,
+        id: i64,
+        draft: &DashboardDraft,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Dashboard> {
+        let sql = format!(
+            "UPDATE dashboards SET name = $2, view_mode = $3, edit_option = $4, alert_teams = $5, \
+               tags = $6, shared_teams = $7, widget_configuration = $8, last_modified = $9, \
+               last_modified_by = $10 WHERE id = $1 RETURNING {DASHBOARD_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .bind(&draft.name)
+            .bind(draft.view_mode.as_str())
+            .bind(draft.edit_option.as_str())
+            .bind(Json(&draft.alert_teams))
+            .bind(Json(&draft.tags))
+            .bind(Json(&draft.shared_teams))
+            .bind(&draft.widget_configuration)
+            .bind(at)
+            .bind(actor)
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(classify)?;
+        dashboard_from_row(&row)
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {

@@ -74,6 +74,7 @@ pub enum AuditKind {
     CheckDefinition,
     AlertDefinition,
     Downtime,
+    Dashboard,
 }
 
 impl AuditKind {
@@ -83,6 +84,7 @@ impl AuditKind {
             Self::CheckDefinition => "check_definition",
             Self::AlertDefinition => "alert_definition",
             Self::Downtime => "downtime",
+            Self::Dashboard => "dashboard",
         }
     }
 }
@@ -103,6 +105,18 @@ impl AuditAction {
             Self::Delete => "delete",
         }
     }
+}
+
+/// A one-time login token for a wall monitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnetimeToken {
+    pub token: String,
+    pub created_by: String,
+    pub created: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+    pub bound_ip: Option<String>,
+    pub bound_at: Option<DateTime<Utc>>,
+    pub bound_expires: Option<DateTime<Utc>>,
 }
 
 /// One definition change: who, what, and the state before and after.

@@ -227,3 +227,95 @@ async fn downtimes_with_float_times() {
     assert!(group["id"].is_string());
     assert_eq!(group["created_by"], Value::String("cli".into()));
 }
+
+#[tokio::test]
+async fn dashboards_search_and_onetime_tokens() {
+    let (app, cli) = cli_app().await;
+    // `zmon dashboard init` writes "id": ""; update then POSTs to /dashboard/.
+    let init = json!({"id": "", "name": "Platform overview", "last_modified_by": "cli",
+        "alert_teams": ["platform"], "tags": [], "view_mode": "FULL", "shared_teams": [],
+        "widget_configuration": [{"type": "iframe", "options": {"src": "https://example.org"}}]});
+    let (status, id) = send(
+        app.request(Method::POST, "/api/v1/dashboard/", &cli)
+            .json(&init),
+    )
+    .await;
+    assert_eq!(status, 200, "{id}");
+    let id = id.as_i64().expect("the answer is the id");
+    let (status, dashboard) =
+        send(app.request(Method::GET, &format!("/api/v1/dashboard/{id}/"), &cli)).await;
+    assert_eq!(status, 200);
+    assert_eq!(dashboard["name"], "Platform overview");
+    assert_eq!(dashboard["widget_configuration"][0]["type"], "iframe");
+    assert_eq!(dashboard["edit_option"], "PRIVATE");
+    let mut changed = dashboard.clone();
+    changed["name"] = json!("Renamed");
+    let (status, same) = send(
+        app.request(Method::POST, &format!("/api/v1/dashboard/{id}/"), &cli)
+            .json(&changed),
+    )
+    .await;
+    assert_eq!((status.as_u16(), same.as_i64()), (200, Some(id)));
+    let (status, _) = send(app.request(Method::GET, "/api/v1/dashboard/9999/", &cli)).await;
+    assert_eq!(status, 404);
+
+    // Someone else may not edit a private dashboard.
+    let other = app.create_user("other", Role::User, &["platform"]).await;
+    let (status, _) = send(
+        app.request(Method::POST, &format!("/api/v1/dashboard/{id}"), &other)
+            .json(&changed),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // `zmon search`: four lists of {id, title, team}.
+    let check = json!({"name": "Renamed check", "owning_team": "platform", "command": "1", "interval": 60,
+        "entities": [{"type": "host"}]});
+    send(
+        app.request(Method::POST, "/api/v1/check-definitions/", &cli)
+            .json(&check),
+    )
+    .await;
+    let (status, found) = send(
+        app.request(Method::GET, "/api/v1/quick-search/", &cli)
+            .query(&[("query", "renamed"), ("teams", "platform"), ("limit", "10")]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(found["dashboards"][0]["id"], id.to_string());
+    assert_eq!(found["dashboards"][0]["title"], "Renamed");
+    assert_eq!(found["checks"][0]["title"], "Renamed check");
+    assert_eq!(found["checks"][0]["team"], "platform");
+    assert_eq!(found["alerts"], json!([]));
+    assert_eq!(found["grafana_dashboards"], json!([]));
+
+    // `zmon onetime-tokens get` strips quotes from the text; `list` reads ms times.
+    let (status, text) = send_text(
+        app.request(Method::POST, "/api/v1/onetime-tokens/", &cli)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let token = text.trim_matches('"').to_string();
+    assert_eq!(token.len(), 8);
+    let (status, body) = send(
+        app.request(Method::POST, "/api/v1/onetime-tokens/", &cli)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 429);
+    assert_eq!(body["message"], "Rate limit hit: wait 15 seconds");
+    app.set_time_millis(app.now_millis() + 16_000);
+    let (status, _) = send(
+        app.request(Method::POST, "/api/v1/onetime-tokens/", &cli)
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, list) = send(app.request(Method::GET, "/api/v1/onetime-tokens/", &cli)).await;
+    assert_eq!(status, 200);
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    assert_eq!(list[0]["token"], token.as_str());
+    assert!(list[0]["created"].is_i64());
+    assert_eq!(list[0]["bound_at"], Value::Null);
+}

@@ -264,3 +264,68 @@ async fn unused_checks_are_deleted_by_their_team() {
         200
     );
 }
+
+#[tokio::test]
+async fn dashboards_follow_their_edit_option() {
+    let w = world().await;
+    let owner = w.app.create_user("owner", Role::User, &[SW]).await;
+    let mate = w.app.create_user("mate", Role::User, &["platform"]).await;
+    let stranger = w.app.create_user("stranger", Role::User, &["Shop"]).await;
+    let body = json!({"name": "team board", "edit_option": "TEAM"});
+    let (status, id) = send(
+        w.app
+            .request(Method::POST, "/api/v1/dashboard", &owner)
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, stored) = send(
+        w.app
+            .request(Method::GET, &format!("/api/v1/dashboard/{id}"), &owner),
+    )
+    .await;
+    assert_eq!(
+        stored["shared_teams"],
+        json!([SW]),
+        "shared with the creator's teams"
+    );
+    let post = |auth: &Auth, body: Value| {
+        w.app
+            .request(Method::POST, &format!("/api/v1/dashboard/{id}"), auth)
+            .json(&body)
+    };
+    let renamed = json!({"name": "renamed", "edit_option": "TEAM"});
+    assert_eq!(
+        send(post(&mate, renamed.clone())).await.0,
+        200,
+        "a member of a shared team (by prefix)"
+    );
+    assert_eq!(send(post(&stranger, renamed)).await.0, 403);
+    let (status, body) = send(post(
+        &mate,
+        json!({"name": "mine now", "edit_option": "PRIVATE"}),
+    ))
+    .await;
+    assert_eq!(
+        status, 403,
+        "only the creator changes the edit option: {body}"
+    );
+    assert_eq!(
+        send(post(
+            &owner,
+            json!({"name": "public", "edit_option": "PUBLIC"})
+        ))
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        send(post(
+            &stranger,
+            json!({"name": "anyone", "edit_option": "PUBLIC"})
+        ))
+        .await
+        .0,
+        200
+    );
+}
