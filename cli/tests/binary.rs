@@ -1,0 +1,300 @@
+//! The `zmon` binary end to end: migrations, administration, and a
+//! controller that starts, serves and stops on SIGTERM.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+
+fn admin_url() -> String {
+    std::env::var("ZMON_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn redis_url() -> String {
+    std::env::var("ZMON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A database name that no other test uses; dropped at the end.
+struct TestDb {
+    name: String,
+}
+
+impl TestDb {
+    fn new() -> Self {
+        Self {
+            name: format!("zmon_clitest_{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    fn url(&self) -> String {
+        let admin = admin_url();
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        format!("{base}/{}", self.name)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(rt) = runtime {
+                rt.block_on(async {
+                    if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                            .execute(&mut conn)
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+fn zmon(db: &TestDb) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zmon"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("ZMON_DATABASE_URL", db.url())
+        .env("ZMON_REDIS_URL", redis_url())
+        .env("ZMON_REDIS_PREFIX", format!("clitest-{}", db.name));
+    cmd
+}
+
+fn run(cmd: &mut Command, stdin: Option<&str>) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("zmon runs");
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes()).expect("stdin");
+    }
+    child.wait_with_output().expect("zmon finishes")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn migrate_users_and_tokens() {
+    let db = TestDb::new();
+    let out = run(zmon(&db).arg("migrate"), None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("migrations applied"));
+
+    let out = run(
+        zmon(&db).args([
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "api-writer",
+            "--team",
+            "platform",
+            "--team",
+            "shop",
+            "--password-stdin",
+        ]),
+        Some("a good password\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        zmon(&db).args(["user", "add", "alice", "--password", "x-password"]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        zmon(&db).args([
+            "user",
+            "add",
+            "bob",
+            "--role",
+            "root",
+            "--password",
+            "x-password",
+        ]),
+        None,
+    );
+    assert!(!out.status.success(), "unknown roles are refused");
+    let out = run(zmon(&db).args(["user", "add", "bob"]), None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--password-stdin"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(zmon(&db).args(["user", "list"]), None);
+    let listing = text(&out.stdout);
+    assert!(
+        listing.lines().any(|l| l.starts_with("alice")
+            && l.contains("API_WRITER")
+            && l.contains("platform,shop")),
+        "{listing}"
+    );
+
+    let out = run(
+        zmon(&db).args([
+            "token",
+            "create",
+            "--user",
+            "alice",
+            "--label",
+            "ci",
+            "--expires-in-days",
+            "30",
+        ]),
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_string();
+    assert!(
+        token.starts_with("zmon_") && token.len() > 30,
+        "only the token goes to stdout: {token}"
+    );
+    let out = run(zmon(&db).args(["token", "list", "--user", "alice"]), None);
+    let listing = text(&out.stdout);
+    assert!(!listing.contains(&token), "secrets are never listed");
+    let id = listing
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a token row")
+        .to_string();
+    assert!(listing.contains("active"));
+    let out = run(zmon(&db).args(["token", "revoke", &id]), None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(zmon(&db).args(["token", "revoke", &id]), None);
+    assert!(!out.status.success(), "a second revoke says so");
+    let out = run(zmon(&db).args(["token", "list"]), None);
+    assert!(text(&out.stdout).contains("revoked"));
+    let out = run(
+        zmon(&db).args(["token", "create", "--user", "nobody"]),
+        None,
+    );
+    assert!(!out.status.success());
+}
+
+#[test]
+fn bad_configuration_stops_with_a_clear_message() {
+    let db = TestDb::new();
+    let out = run(
+        zmon(&db).env("ZMON_MAX_BODY_BYTES", "lots").arg("migrate"),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).to_lowercase().contains("max_body_bytes"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        zmon(&db).args(["--config", "/nonexistent/zmon.toml", "migrate"]),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("/nonexistent/zmon.toml"));
+    let out = run(
+        zmon(&db).env("ZMON_ADMIN_USER", "admin").arg("controller"),
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("ZMON_ADMIN_PASSWORD"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[tokio::test]
+async fn controller_serves_and_stops_gracefully_on_sigterm() {
+    let db = TestDb::new();
+    let port = free_port();
+    let mut child = zmon(&db)
+        .env("ZMON_BIND", format!("127.0.0.1:{port}"))
+        .env("ZMON_ADMIN_USER", "admin")
+        .env("ZMON_ADMIN_PASSWORD", "admin-password")
+        .env("ZMON_LOG_FORMAT", "json")
+        .arg("controller")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("controller starts");
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = client.get(format!("{base}/ready")).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "controller did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let resp = client
+        .get(format!("{base}/api/v1/teams"))
+        .basic_auth("admin", Some("admin-password"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200, "the bootstrap admin exists");
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = wait_for_exit(&mut child, Duration::from_secs(15))
+        .expect("stops within the shutdown timeout");
+    assert!(status.success(), "exit status {status:?}");
+    let mut logs = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut err, &mut logs).expect("logs");
+    }
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["message"] == "controller stopped"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("admin-password"),
+        "secrets stay out of the logs"
+    );
+}
