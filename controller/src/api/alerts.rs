@@ -1,11 +1,10 @@
 //! `/api/v1/alert-definitions`
 
-use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, route, web};
 use zmon_core::alert::{AlertDefinition, AlertDefinitionInput};
 
 use super::checks::StatusFilter;
-use super::last_modified;
+use super::listing;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
@@ -46,11 +45,10 @@ pub async fn list(
     state: web::Data<AppState>,
     filter: web::Query<StatusFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut resp = last_modified(&state, AuditKind::AlertDefinition).await?;
-    if req.method() == Method::HEAD {
-        return Ok(resp.finish());
-    }
-    Ok(resp.json(alerts::list(&state, filter.status).await?))
+    listing(&req, &state, AuditKind::AlertDefinition, || {
+        alerts::list(&state, filter.status)
+    })
+    .await
 }
 
 /// One alert definition, merged with its ancestors.

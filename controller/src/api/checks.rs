@@ -1,13 +1,12 @@
 //! `/api/v1/check-definitions` and the scheduler's `/api/v1/checks/*` lists.
 
-use actix_web::http::Method;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, route, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use zmon_core::alert::AlertDefinition;
 use zmon_core::check::{CheckDefinition, CheckDefinitionInput, DefinitionStatus};
 
-use super::last_modified;
+use super::listing;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiJson;
@@ -90,11 +89,10 @@ pub async fn list(
     state: web::Data<AppState>,
     filter: web::Query<StatusFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut resp = last_modified(&state, AuditKind::CheckDefinition).await?;
-    if req.method() == Method::HEAD {
-        return Ok(resp.finish());
-    }
-    Ok(resp.json(checks::list(&state, filter.status).await?))
+    listing(&req, &state, AuditKind::CheckDefinition, || {
+        checks::list(&state, filter.status)
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/check-definitions/{id}", tag = "check-definitions",
@@ -131,14 +129,13 @@ async fn check_snapshot(
     state: &AppState,
     status: Option<DefinitionStatus>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut resp = last_modified(state, AuditKind::CheckDefinition).await?;
-    if req.method() == Method::HEAD {
-        return Ok(resp.finish());
-    }
-    Ok(resp.json(CheckSnapshot {
-        snapshot_id: snapshot_id(state).await?,
-        check_definitions: checks::list(state, status).await?,
-    }))
+    listing(req, state, AuditKind::CheckDefinition, || async {
+        Ok(CheckSnapshot {
+            snapshot_id: snapshot_id(state).await?,
+            check_definitions: checks::list(state, status).await?,
+        })
+    })
+    .await
 }
 
 /// ACTIVE check definitions, as the scheduler loads them.
@@ -186,12 +183,11 @@ pub async fn all_active_alerts(
     _caller: Caller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut resp = last_modified(&state, AuditKind::AlertDefinition).await?;
-    if req.method() == Method::HEAD {
-        return Ok(resp.finish());
-    }
-    Ok(resp.json(AlertSnapshot {
-        snapshot_id: snapshot_id(&state).await?,
-        alert_definitions: alerts::all_active(&state).await?,
-    }))
+    listing(&req, &state, AuditKind::AlertDefinition, || async {
+        Ok(AlertSnapshot {
+            snapshot_id: snapshot_id(&state).await?,
+            alert_definitions: alerts::all_active(&state).await?,
+        })
+    })
+    .await
 }

@@ -11,10 +11,11 @@ pub mod status;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::Uri;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue, LAST_MODIFIED};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{Error, HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use actix_web::{Error, HttpRequest, HttpResponse, web};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
@@ -119,13 +120,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(search::create_onetime_token);
 }
 
-/// A 200 builder carrying `Last-Modified` in ZMON's format
-/// (`yyyy-MM-dd'T'HH:mm:ss.SSSXXX`), the time of the latest change of the
-/// kind (deletions included), which lets a poller skip unchanged lists.
-pub(crate) async fn last_modified(
+/// Answers a list with `Last-Modified` in ZMON's format
+/// (`yyyy-MM-dd'T'HH:mm:ss.SSSXXX`): the time of the latest change of the
+/// kind, deletions included, so a poller can skip unchanged lists. `HEAD`
+/// gets the header alone and never builds the list.
+pub(crate) async fn listing<T, F>(
+    req: &HttpRequest,
     state: &AppState,
     kind: AuditKind,
-) -> Result<HttpResponseBuilder, ApiError> {
+    body: impl FnOnce() -> F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: serde::Serialize,
+    F: std::future::Future<Output = Result<T, ApiError>>,
+{
     let mut resp = HttpResponse::Ok();
     if let Some(at) = state.store.last_change(kind).await? {
         let text = at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
@@ -133,7 +141,10 @@ pub(crate) async fn last_modified(
             resp.insert_header((LAST_MODIFIED, value));
         }
     }
-    Ok(resp)
+    if req.method() == Method::HEAD {
+        return Ok(resp.finish());
+    }
+    Ok(resp.json(body().await?))
 }
 
 /// Answers unknown routes with a JSON 404.

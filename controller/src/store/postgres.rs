@@ -242,12 +242,14 @@ fn user_from_row(row: &PgRow) -> StoreResult<UserRecord> {
     })
 }
 
-fn token_from_row(row: &PgRow) -> StoreResult<TokenRecord> {
+/// `created_column` names the token's creation time, which a join with
+/// `users` has to rename.
+fn token_from_row(row: &PgRow, created_column: &str) -> StoreResult<TokenRecord> {
     Ok(TokenRecord {
         id: row.try_get("id")?,
         user_name: row.try_get("user_name")?,
         label: row.try_get("label")?,
-        created_at: row.try_get("created_at")?,
+        created_at: row.try_get(created_column)?,
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
         last_used_at: row.try_get("last_used_at")?,
@@ -568,9 +570,9 @@ impl Store for PostgresStore {
 
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, UserRecord)>> {
         let row = sqlx::query(
-            "SELECT t.id, t.user_name, t.label, t.created_at, t.expires_at, t.revoked_at, \
-                    t.last_used_at, u.name, u.password_hash, u.role, u.teams, \
-                    u.created_at AS user_created_at \
+            "SELECT t.id, t.user_name, t.label, t.created_at AS token_created_at, t.expires_at, \
+                    t.revoked_at, t.last_used_at, u.name, u.password_hash, u.role, u.teams, \
+                    u.created_at \
              FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = $1",
         )
         .bind(hash)
@@ -578,16 +580,10 @@ impl Store for PostgresStore {
         .await
         .map_err(classify)?;
         let Some(row) = row else { return Ok(None) };
-        let token = token_from_row(&row)?;
-        let role: String = row.try_get("role")?;
-        let user = UserRecord {
-            name: row.try_get("name")?,
-            password_hash: row.try_get("password_hash")?,
-            role: Role::from_str(&role).map_err(|e| corrupt("role", e))?,
-            teams: row.try_get("teams")?,
-            created_at: row.try_get("user_created_at")?,
-        };
-        Ok(Some((token, user)))
+        Ok(Some((
+            token_from_row(&row, "token_created_at")?,
+            user_from_row(&row)?,
+        )))
     }
 
     async fn tokens(&self, user: Option<&str>) -> StoreResult<Vec<TokenRecord>> {
@@ -600,7 +596,9 @@ impl Store for PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(classify)?;
-        rows.iter().map(token_from_row).collect()
+        rows.iter()
+            .map(|r| token_from_row(r, "created_at"))
+            .collect()
     }
 
     async fn revoke_token(&self, id: Uuid) -> StoreResult<bool> {
