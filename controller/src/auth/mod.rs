@@ -5,6 +5,7 @@
 //! from a file). The answers to missing and wrong credentials are ZMON's,
 //! byte for byte.
 
+pub mod login_cache;
 pub mod password;
 pub mod permissions;
 pub mod preshared;
@@ -13,6 +14,7 @@ pub mod tokens;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
@@ -25,6 +27,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::Store;
 
+pub use login_cache::LoginCache;
 pub use preshared::PresharedTokens;
 
 /// An authenticated caller.
@@ -61,7 +64,14 @@ pub struct Authenticator {
     store: Arc<dyn Store>,
     preshared: PresharedTokens,
     clock: Arc<dyn Clock>,
+    logins: LoginCache,
 }
+
+/// How long a verified Basic login is remembered.
+const LOGIN_CACHE_TTL: Duration = Duration::from_secs(60);
+const LOGIN_CACHE_CAPACITY: usize = 10_000;
+/// A token's `last_used_at` is written at most this often.
+const TOKEN_TOUCH_INTERVAL_SECONDS: i64 = 60;
 
 enum Credentials {
     Basic { user: String, password: String },
@@ -74,6 +84,7 @@ impl Authenticator {
             store,
             preshared,
             clock,
+            logins: LoginCache::new(LOGIN_CACHE_TTL, LOGIN_CACHE_CAPACITY),
         }
     }
 
@@ -85,6 +96,10 @@ impl Authenticator {
     }
 
     async fn basic(&self, user: &str, password: String) -> Result<Caller, ApiError> {
+        let key = LoginCache::key(user, &password);
+        if let Some(caller) = self.logins.get(&key) {
+            return Ok(caller);
+        }
         let record = self.store.user(user).await?;
         let hash = record.as_ref().and_then(|r| r.password_hash.clone());
         // Unknown users cost the same as known ones, so timing does not
@@ -93,11 +108,15 @@ impl Authenticator {
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         match record {
-            Some(r) if ok => Ok(Caller {
-                uid: r.name,
-                role: r.role,
-                teams: r.teams,
-            }),
+            Some(r) if ok => {
+                let caller = Caller {
+                    uid: r.name,
+                    role: r.role,
+                    teams: r.teams,
+                };
+                self.logins.put(key, caller.clone());
+                Ok(caller)
+            }
             _ => Err(ApiError::BadCredentials),
         }
     }
@@ -114,13 +133,19 @@ impl Authenticator {
         if !record.is_usable_at(now) {
             return Err(ApiError::BadCredentials);
         }
-        // Bookkeeping only: a failure here must not fail the request.
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            if let Err(e) = store.touch_token(record.id, now).await {
-                tracing::debug!(error = %e, "could not record token use");
-            }
-        });
+        // Bookkeeping only, and at most once a minute per token: a write per
+        // request would cost more than the request.
+        let stale = record
+            .last_used_at
+            .is_none_or(|t| (now - t).num_seconds() >= TOKEN_TOUCH_INTERVAL_SECONDS);
+        if stale {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.touch_token(record.id, now).await {
+                    tracing::debug!(error = %e, "could not record token use");
+                }
+            });
+        }
         Ok(Caller {
             uid: user.name,
             role: user.role,
