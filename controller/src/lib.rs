@@ -14,7 +14,7 @@ pub mod state;
 pub use app::{RunningController, StartError, connect_bus, connect_store, start, start_with_clock};
 pub use config::ControllerConfig;
 
-/// The storage seam, re-exported so handlers read `crate::store::…`.
-pub use zmon_store as store;
 /// The bus seam, re-exported likewise.
 pub use zmon_bus as bus;
+/// The storage seam, re-exported so handlers read `crate::store::…`.
+pub use zmon_store as store;

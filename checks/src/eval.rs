@@ -1,0 +1,191 @@
+//! Running compiled check commands and evaluating alert conditions.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rhai::{Dynamic, EvalAltResult, Scope};
+use serde_json::{Map, Value};
+use zmon_core::alert::{Parameter, ParameterType};
+
+use crate::builtins::truthy;
+use crate::compile::Compiled;
+use crate::context::{self, History, RunState};
+use crate::engine::{self, TIMEOUT_TOKEN};
+
+/// Why a check or a condition did not produce a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RunError(pub String);
+
+fn explain(e: &EvalAltResult, timeout: Duration) -> RunError {
+    let text = match e {
+        EvalAltResult::ErrorTerminated(token, _) if token.to_string() == TIMEOUT_TOKEN => {
+            format!("timed out after {:.1}s", timeout.as_secs_f64())
+        }
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            "stopped: the script ran too many operations (an endless loop?)".into()
+        }
+        EvalAltResult::ErrorStackOverflow(_) => "stopped: calls nested too deeply".into(),
+        EvalAltResult::ErrorDataTooLarge(what, _) => format!("stopped: {what} is too large"),
+        EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+        EvalAltResult::ErrorInFunctionCall(name, _, inner, _) if !name.starts_with("py_") => {
+            format!("in {name}(): {}", explain(inner, timeout))
+        }
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => explain(inner, timeout).0,
+        other => other.to_string(),
+    };
+    RunError(text)
+}
+
+fn to_json(value: &Dynamic) -> Result<Value, RunError> {
+    rhai::serde::from_dynamic(value).map_err(|_| {
+        RunError(format!(
+            "the result is a {}, which has no JSON form (call one of its methods, e.g. .code())",
+            value.type_name()
+        ))
+    })
+}
+
+fn to_dynamic(value: &Value) -> Result<Dynamic, RunError> {
+    rhai::serde::to_dynamic(value).map_err(|e| RunError(e.to_string()))
+}
+
+/// Runs a check command for one entity, bound as `entity`, and returns its
+/// value as JSON.
+pub fn run_command(
+    compiled: &Compiled,
+    entity: &Map<String, Value>,
+    timeout: Duration,
+) -> Result<Value, RunError> {
+    let mut scope = Scope::new();
+    scope.push_constant("entity", to_dynamic(&Value::Object(entity.clone()))?);
+    let state = RunState {
+        entity: entity.clone(),
+        ..RunState::default()
+    };
+    let (result, _) = context::scoped(state, timeout, || {
+        engine::shared().eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)
+    });
+    let value = result.map_err(|e| explain(&e, timeout))?;
+    to_json(&value)
+}
+
+/// Everything a condition sees.
+#[derive(Debug, Clone)]
+pub struct ConditionInput<'a> {
+    pub value: &'a Value,
+    pub entity: &'a Map<String, Value>,
+    pub parameters: &'a BTreeMap<String, Parameter>,
+    pub history: History,
+    pub timeout: Duration,
+}
+
+/// The verdict on one (alert, entity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConditionOutcome {
+    pub is_alert: bool,
+    /// The parameters' values, then what the condition captured.
+    pub captures: Map<String, Value>,
+    /// Why evaluation failed; the alert is then raised (ZMON's fail-safe).
+    pub error: Option<String>,
+}
+
+/// Names a parameter may not take: the condition's own variables.
+const RESERVED_NAMES: &[&str] = &["value", "entity", "params"];
+
+/// A parameter's value, cast per its type.
+fn parameter_value(name: &str, p: &Parameter) -> Result<Value, RunError> {
+    let wrong = || RunError(format!("parameter '{name}' does not fit its type"));
+    Ok(match p.param_type {
+        Some(ParameterType::Int) => match &p.value {
+            Value::Number(n) => Value::from(
+                n.as_i64()
+                    .or_else(|| n.as_f64().map(|f| f as i64))
+                    .ok_or_else(wrong)?,
+            ),
+            Value::String(s) => Value::from(s.trim().parse::<i64>().map_err(|_| wrong())?),
+            _ => return Err(wrong()),
+        },
+        Some(ParameterType::Float) => match &p.value {
+            Value::Number(n) => Value::from(n.as_f64().ok_or_else(wrong)?),
+            Value::String(s) => Value::from(s.trim().parse::<f64>().map_err(|_| wrong())?),
+            _ => return Err(wrong()),
+        },
+        Some(ParameterType::Str) => match &p.value {
+            Value::String(s) => Value::String(s.clone()),
+            other => Value::String(other.to_string()),
+        },
+        Some(ParameterType::Bool) => match &p.value {
+            Value::Bool(b) => Value::Bool(*b),
+            Value::String(s) => Value::Bool(!s.is_empty()),
+            Value::Number(n) => Value::Bool(n.as_f64() != Some(0.0)),
+            _ => return Err(wrong()),
+        },
+        _ => p.value.clone(),
+    })
+}
+
+fn bind_parameters(
+    scope: &mut Scope,
+    parameters: &BTreeMap<String, Parameter>,
+) -> Result<Map<String, Value>, RunError> {
+    let mut values = Map::new();
+    for (name, p) in parameters {
+        if RESERVED_NAMES.contains(&name.as_str()) {
+            return Err(RunError(format!(
+                "parameter name '{name}' clashes with a variable of the condition"
+            )));
+        }
+        let v = parameter_value(name, p)?;
+        scope.push_constant(name.as_str(), to_dynamic(&v)?);
+        values.insert(name.clone(), v);
+    }
+    scope.push_constant("params", to_dynamic(&Value::Object(values.clone()))?);
+    Ok(values)
+}
+
+/// Evaluates an alert condition. Any failure raises the alert, with the
+/// error in the captures under `exception`, as ZMON does.
+pub fn evaluate_condition(compiled: &Compiled, input: ConditionInput<'_>) -> ConditionOutcome {
+    let mut scope = Scope::new();
+    let parameters = match bind_parameters(&mut scope, input.parameters) {
+        Ok(p) => p,
+        Err(e) => return failed(Map::new(), e.0),
+    };
+    let bound = to_dynamic(input.value)
+        .and_then(|v| Ok((v, to_dynamic(&Value::Object(input.entity.clone()))?)));
+    let (value, entity) = match bound {
+        Ok(pair) => pair,
+        Err(e) => return failed(parameters, e.0),
+    };
+    scope.push_constant("value", value);
+    scope.push_constant("entity", entity);
+    let state = RunState {
+        entity: input.entity.clone(),
+        captures: Map::new(),
+        history: input.history,
+    };
+    let (result, state) = context::scoped(state, input.timeout, || {
+        engine::shared().eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)
+    });
+    let mut captures = parameters;
+    captures.extend(state.captures);
+    match result {
+        Ok(v) if v.is_unit() => failed(captures, "the condition returned None".into()),
+        Ok(v) => ConditionOutcome {
+            is_alert: truthy(&v),
+            captures,
+            error: None,
+        },
+        Err(e) => failed(captures, explain(&e, input.timeout).0),
+    }
+}
+
+fn failed(mut captures: Map<String, Value>, error: String) -> ConditionOutcome {
+    captures.insert("exception".into(), Value::String(error.clone()));
+    ConditionOutcome {
+        is_alert: true,
+        captures,
+        error: Some(error),
+    }
+}
