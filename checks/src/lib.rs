@@ -16,7 +16,7 @@ mod eval;
 pub mod period;
 pub mod python;
 
-pub use builtins::HttpResponse;
+pub use builtins::{HttpResponse, install_crypto_provider};
 pub use compile::{CompileError, Compiled, Language, Needs, compile};
 pub use context::History;
 pub use eval::{ConditionInput, ConditionOutcome, RunError, evaluate_condition, run_command};

@@ -43,6 +43,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    zmon_checks::install_crypto_provider();
     let cli = Cli::parse();
     let loaded = Settings::load(cli.config.as_deref())?;
     let settings = loaded.settings;

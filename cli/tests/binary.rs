@@ -241,6 +241,7 @@ fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<std::process::E
 
 #[tokio::test]
 async fn controller_serves_and_stops_gracefully_on_sigterm() {
+    zmon_checks::install_crypto_provider();
     let db = TestDb::new();
     let port = free_port();
     let mut child = zmon(&db)

@@ -6,7 +6,7 @@ mod python;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Position};
 
-pub use net::HttpResponse;
+pub use net::{HttpResponse, install_crypto_provider};
 pub(crate) use python::truthy;
 
 pub(crate) type FnResult<T> = Result<T, Box<EvalAltResult>>;

@@ -36,9 +36,11 @@ static IO: LazyLock<Option<tokio::runtime::Runtime>> = LazyLock::new(|| {
     }
 });
 
-fn install_crypto_provider() {
-    // One crypto provider for the whole process (ring, as sqlx uses);
-    // an error only means one is installed already.
+/// Installs ring as the process's TLS crypto provider (sqlx uses ring
+/// too). Call it before building any HTTP client; calling it again is
+/// harmless.
+pub fn install_crypto_provider() {
+    // An error only means a provider is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

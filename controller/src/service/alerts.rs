@@ -5,7 +5,7 @@ use zmon_core::check::DefinitionStatus;
 use zmon_core::inheritance::{AlertTree, InheritanceError, missing_field};
 use zmon_core::time::epoch_millis;
 
-use super::audit_entry;
+use super::{audit_entry, language};
 use crate::auth::Caller;
 use crate::auth::permissions::AlertOwnership;
 use crate::error::ApiError;
@@ -21,6 +21,17 @@ fn inheritance_error(e: InheritanceError) -> ApiError {
         InheritanceError::MissingParent(_) => ApiError::bad_request(e.to_string()),
         InheritanceError::Cycle(_) => ApiError::Internal(e.to_string()),
     }
+}
+
+/// The condition compiles and the period parses, as workers will need.
+fn check_language(draft: &AlertNodeDraft) -> Result<(), ApiError> {
+    if let Some(condition) = &draft.condition {
+        language::check_script("condition", condition)?;
+    }
+    if let Some(period) = &draft.period {
+        language::check_period(period)?;
+    }
+    Ok(())
 }
 
 fn ownership(draft: &AlertNodeDraft) -> AlertOwnership<'_> {
@@ -61,6 +72,7 @@ pub async fn create(
 ) -> Result<AlertDefinition, ApiError> {
     caller.require_write()?;
     let draft = input.validate()?;
+    check_language(&draft)?;
     caller.may_create_alert(ownership(&draft))?;
     let mut tx = state.store.begin().await?;
     let tree = AlertTree::new(tx.lock_alert_tree().await?);
@@ -102,6 +114,7 @@ pub async fn update(
         )));
     }
     let draft = input.validate()?;
+    check_language(&draft)?;
     let mut tx = state.store.begin().await?;
     let mut tree = AlertTree::new(tx.lock_alert_tree().await?);
     let current = tree.node(id).cloned().ok_or_else(|| not_found(id))?;

@@ -28,6 +28,7 @@ pub async fn upsert(
         }
     }
     let check = input.validate()?;
+    super::language::check_script("command", &check.command)?;
     let mut tx = state.store.begin().await?;
     let existing = match check.id {
         Some(id) => tx.lock_check(id).await?,

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod dashboards;
 pub mod downtimes;
 pub mod entities;
+pub mod language;
 pub mod onetime_tokens;
 pub mod search;
 pub mod status;

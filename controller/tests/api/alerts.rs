@@ -282,3 +282,72 @@ async fn updates_never_move_a_definition_in_the_tree() {
     .await;
     assert_eq!(status, 400, "body id must match the path: {body}");
 }
+
+#[tokio::test]
+async fn conditions_periods_and_commands_are_compiled_on_save() {
+    let (app, user, check_id) = setup().await;
+    let base = json!({"name": "x", "description": "d", "team": "platform", "check_definition_id": check_id, "priority": 1});
+    let with = |field: &str, value: Value| {
+        let mut b = base.clone();
+        b[field] = value;
+        if field != "condition" {
+            b["condition"] = json!(">1");
+        }
+        b
+    };
+    for (field, value, expected) in [
+        (
+            "condition",
+            json!("value > > 1"),
+            "condition is not valid (Python subset) at column 9",
+        ),
+        (
+            "condition",
+            json!("[x for x in value]"),
+            "condition is not valid",
+        ),
+        (
+            "condition",
+            json!("value > 3 &&"),
+            "condition is not valid Rhai",
+        ),
+        (
+            "period",
+            json!("wd {Mon-Fri} hr {25}"),
+            "period: '25' is not a valid hr value",
+        ),
+        (
+            "period",
+            json!("weekday {Mon}"),
+            "period: unknown scale 'weekday'",
+        ),
+    ] {
+        let (status, body) = post(&app, &user, with(field, value.clone())).await;
+        assert_eq!(status, 400, "{field} {value}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(expected), "{message}");
+    }
+    for (field, value) in [
+        ("condition", json!("value > 3 && value < 5")),
+        ("condition", json!("alert_series(lambda v: v > 3, 5)")),
+        ("period", json!("wd {Mon-Fri} hr {9-17}")),
+    ] {
+        let (status, body) = post(&app, &user, with(field, value)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = send(
+        app.request(Method::POST, "/api/v1/check-definitions", &user)
+            .json(&json!({
+        "name": "broken", "owning_team": "platform", "interval": 60, "entities": [{"type": "host"}],
+        "command": "http('/health', timeout=5).code() +"})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("command is not valid"),
+        "{body}"
+    );
+}

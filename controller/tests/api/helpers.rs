@@ -77,6 +77,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: Options) -> Self {
+        zmon_checks::install_crypto_provider();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let db_name = format!("zmon_test_{id}");
         let mut admin = PgConnection::connect(&admin_database_url())
