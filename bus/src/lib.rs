@@ -1,20 +1,33 @@
-//! The bus seam, as the controller uses it: alert state and platform
-//! metrics to read, and the downtime mirror to write.
+//! The bus seam: everything that flows between controller, scheduler and
+//! workers besides the database.
 //!
-//! Redis implements it; an in-process bus for the embedded mode implements
-//! the same trait later.
+//! - the scheduler puts [`Task`]s on queues and workers claim them, at least
+//!   once: a claimed task stays claimed until it is acknowledged, and the
+//!   tasks of a worker that stops living are handed back;
+//! - workers store check results and alert state, read downtimes, publish
+//!   alert state changes, and report heartbeats;
+//! - the controller reads alert state, keeps the downtime mirror, consumes
+//!   the events, and runs trial runs and instant evaluations;
+//! - schedulers elect a leader.
+//!
+//! Redis implements it with ZMON's key names; an in-process implementation
+//! for the embedded mode will implement the same trait. The trait speaks of
+//! what the loops need, not of Redis commands.
 
 mod redis;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use zmon_core::AlertStatus;
 use zmon_core::downtime::Downtime;
+use zmon_core::event::AlertEvent;
 use zmon_core::status::CheckResult;
+use zmon_core::task::TrialResult;
+use zmon_core::{AlertStatus, Task};
 
 pub use self::redis::RedisBus;
 
@@ -26,6 +39,8 @@ pub enum BusError {
     Redis(#[from] ::redis::RedisError),
     #[error("redis connection timed out")]
     Timeout,
+    #[error("cannot encode a message: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -49,9 +64,163 @@ pub struct PlatformStatus {
     pub queues: Vec<QueueStatus>,
 }
 
+/// A task a worker has claimed. It stays claimed, and is handed to another
+/// worker if this one dies, until it is acknowledged or released.
+#[derive(Debug, Clone)]
+pub struct ClaimedTask {
+    /// The task, or why its payload could not be read.
+    pub task: Result<Task, String>,
+    pub queue: String,
+    pub consumer: String,
+    /// The payload as queued; identifies the claim.
+    pub receipt: String,
+}
+
+/// Claims tasks from one queue for one consumer.
+#[async_trait]
+pub trait TaskConsumer: Send {
+    /// Waits up to `wait` for a task and claims it.
+    async fn next(&mut self, wait: Duration) -> BusResult<Option<ClaimedTask>>;
+}
+
+/// An alert's verdict on one entity, to be recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertUpdate {
+    pub alert_id: i64,
+    /// Captures (parameters included), kept for every evaluated entity.
+    pub captures: Map<String, Value>,
+    /// The state to show while raised; `None` when the alert is not raised
+    /// (or outside its period). Its `start_time` is replaced by the time the
+    /// alert started, which the bus keeps.
+    pub raised: Option<AlertStatus>,
+}
+
+/// What changed when an alert update was recorded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlertTransition {
+    pub alert_id: i64,
+    /// The alert started or ended on this entity.
+    pub entity_changed: bool,
+    /// The alert started or ended as a whole.
+    pub alert_changed: bool,
+    /// Epoch seconds the alert started on this entity, while raised.
+    pub start_time: Option<f64>,
+}
+
+/// One check run to record: its result and the alerts' verdicts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRecord {
+    pub check_id: i64,
+    pub entity: String,
+    pub result: CheckResult,
+    pub alerts: Vec<AlertUpdate>,
+}
+
+/// Reads alert events for one consumer of a consumer group.
+#[async_trait]
+pub trait EventConsumer: Send {
+    /// Waits up to `wait` for events; each must be acknowledged.
+    async fn next(
+        &mut self,
+        max: usize,
+        wait: Duration,
+    ) -> BusResult<Vec<(String, Result<AlertEvent, String>)>>;
+    async fn ack(&mut self, ids: &[String]) -> BusResult<()>;
+}
+
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {
     async fn ping(&self) -> BusResult<()>;
+
+    // Task queues.
+
+    /// Appends tasks to a queue (`default` → `zmon:queue:default`).
+    async fn enqueue(&self, queue: &str, tasks: &[Task]) -> BusResult<()>;
+    /// A consumer of `queue`, named `consumer`. Each consumer has its own
+    /// connection, since waiting for a task blocks it.
+    async fn consumer(&self, queue: &str, consumer: &str) -> BusResult<Box<dyn TaskConsumer>>;
+    /// Marks a consumer alive for `ttl`; tasks of consumers that stop doing
+    /// so are handed back by [`Bus::recover_abandoned`].
+    async fn keep_consumer_alive(
+        &self,
+        queue: &str,
+        consumer: &str,
+        ttl: Duration,
+    ) -> BusResult<()>;
+    /// Finishes a claimed task.
+    async fn ack(&self, task: &ClaimedTask) -> BusResult<()>;
+    /// Hands an unfinished task back to the queue.
+    async fn release(&self, task: &ClaimedTask) -> BusResult<()>;
+    /// Hands back the tasks of consumers that are no longer alive; returns
+    /// how many.
+    async fn recover_abandoned(&self, queue: &str) -> BusResult<usize>;
+    async fn queue_length(&self, queue: &str) -> BusResult<i64>;
+
+    // Check results and alert state (workers).
+
+    /// The newest results of a check on an entity, newest first.
+    async fn recent_results(
+        &self,
+        check_id: i64,
+        entity: &str,
+        count: usize,
+    ) -> BusResult<Vec<CheckResult>>;
+    /// The newest results of a check on every entity an alert was evaluated on.
+    async fn evaluated_entity_results(
+        &self,
+        alert_id: i64,
+        check_id: i64,
+        count: usize,
+    ) -> BusResult<Vec<(String, Vec<CheckResult>)>>;
+    /// Downtimes mirrored for each (alert, entity) pair, in the same order.
+    async fn downtimes_for(&self, pairs: &[(i64, String)]) -> BusResult<Vec<Vec<Downtime>>>;
+    /// Stores a result and the alerts' verdicts; returns what changed.
+    async fn record(&self, record: &CheckRecord) -> BusResult<Vec<AlertTransition>>;
+    async fn publish_events(&self, events: &[AlertEvent]) -> BusResult<()>;
+    /// A worker or scheduler reports that it lives and how many checks it ran.
+    async fn heartbeat(&self, name: &str, checks_run: u64, now: f64) -> BusResult<()>;
+
+    // Trial runs.
+
+    async fn start_trial_run(&self, id: &str, entities: &[String], ttl: Duration) -> BusResult<()>;
+    async fn record_trial_result(
+        &self,
+        id: &str,
+        result: &TrialResult,
+        ttl: Duration,
+    ) -> BusResult<()>;
+    /// How many entities the trial run covers and the results so far;
+    /// `None` once it expired or if it never existed.
+    async fn trial_run(&self, id: &str) -> BusResult<Option<(usize, Vec<TrialResult>)>>;
+
+    // Instant evaluation (controller to scheduler).
+
+    async fn request_instant_evaluation(&self, check_id: i64) -> BusResult<()>;
+    async fn take_instant_evaluations(&self) -> BusResult<Vec<i64>>;
+
+    // Alert events (workers to controller).
+
+    async fn event_consumer(
+        &self,
+        group: &str,
+        consumer: &str,
+    ) -> BusResult<Box<dyn EventConsumer>>;
+
+    // Leadership (schedulers).
+
+    /// Takes or keeps the lead of `role` for `ttl`; false when another
+    /// holder has it.
+    async fn lead(&self, role: &str, holder: &str, ttl: Duration) -> BusResult<bool>;
+    async fn resign(&self, role: &str, holder: &str) -> BusResult<()>;
+
+    // Clean-up (scheduler).
+
+    /// Forgets the results of a check on an entity it no longer runs on.
+    async fn forget_check_entity(&self, check_id: i64, entity: &str) -> BusResult<()>;
+    /// Forgets the state of an alert on an entity it no longer applies to.
+    async fn forget_alert_entity(&self, alert_id: i64, entity: &str) -> BusResult<()>;
+
+    // Status (controller).
 
     /// For each alert, the state of every entity it is raised on. Alerts
     /// raised nowhere are left out.
@@ -77,9 +246,9 @@ pub trait Bus: Send + Sync + 'static {
     async fn acknowledged_alert_ids(&self) -> BusResult<BTreeSet<i64>>;
     async fn platform_status(&self, queues: &[String]) -> BusResult<PlatformStatus>;
 
-    /// Adds downtimes to the mirror the workers read.
+    // The downtime mirror (controller writes, workers read).
+
     async fn mirror_downtimes(&self, downtimes: &[Downtime]) -> BusResult<()>;
-    /// Removes downtimes from the mirror.
     async fn unmirror_downtimes(&self, downtimes: &[Downtime]) -> BusResult<()>;
     /// The store change counter the mirror was last rebuilt from; `None`
     /// when the mirror is missing (e.g. after a Redis restart).

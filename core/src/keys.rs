@@ -48,6 +48,23 @@ impl KeySpace {
         self.key(&[&"queue", &name])
     }
 
+    /// `zmon:queue:<name>:processing:<consumer>`: tasks a worker claimed
+    /// and has not finished.
+    pub fn queue_processing(&self, name: &str, consumer: &str) -> String {
+        self.key(&[&"queue", &name, &"processing", &consumer])
+    }
+
+    /// `zmon:queue:<name>:consumers`: workers that claim from a queue.
+    pub fn queue_consumers(&self, name: &str) -> String {
+        self.key(&[&"queue", &name, &"consumers"])
+    }
+
+    /// `zmon:queue:<name>:alive:<consumer>`: present (with a TTL) while the
+    /// consumer lives; its tasks are handed back once it expires.
+    pub fn queue_consumer_alive(&self, name: &str, consumer: &str) -> String {
+        self.key(&[&"queue", &name, &"alive", &consumer])
+    }
+
     /// `zmon:checks`: ids of checks that have results.
     pub fn checks(&self) -> String {
         self.key(&[&"checks"])
@@ -149,6 +166,21 @@ impl KeySpace {
     /// `zmon:metrics:<name>:check.count`: checks run by a worker.
     pub fn metrics_check_count(&self, name: &str) -> String {
         self.key(&[&"metrics", &name, &"check.count"])
+    }
+
+    /// `zmon:events`: stream of alert state changes for the controller.
+    pub fn events(&self) -> String {
+        self.key(&[&"events"])
+    }
+
+    /// `zmon:leader:<role>`: who leads a role, e.g. the scheduler.
+    pub fn leader(&self, role: &str) -> String {
+        self.key(&[&"leader", &role])
+    }
+
+    /// `zmon:instant-evaluations`: check ids to run now.
+    pub fn instant_evaluations(&self) -> String {
+        self.key(&[&"instant-evaluations"])
     }
 
     /// `zmon:counters:<check>:<entity>:<key>`: state of `counter()`.
