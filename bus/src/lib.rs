@@ -154,6 +154,10 @@ pub trait Bus: Send + Sync + 'static {
     /// Hands back the tasks of consumers that are no longer alive; returns
     /// how many.
     async fn recover_abandoned(&self, queue: &str) -> BusResult<usize>;
+    /// Hands back every task `consumer` holds: at start-up (what it holds
+    /// is left from a previous life) and at shutdown (what it could not
+    /// finish). Returns how many.
+    async fn hand_back(&self, queue: &str, consumer: &str) -> BusResult<usize>;
     async fn queue_length(&self, queue: &str) -> BusResult<i64>;
 
     // Check results and alert state (workers).

@@ -301,7 +301,9 @@ async fn events_are_delivered_to_a_group_once() {
         value: json!(5),
         worker: "w1".into(),
     };
-    bus.publish_events(std::slice::from_ref(&event)).await.expect("publish");
+    bus.publish_events(std::slice::from_ref(&event))
+        .await
+        .expect("publish");
     let got = consumer
         .next(10, Duration::from_millis(200))
         .await

@@ -134,6 +134,10 @@ impl Bus for RedisBus {
         queue::recover_abandoned(self, queue).await
     }
 
+    async fn hand_back(&self, queue: &str, consumer: &str) -> BusResult<usize> {
+        queue::hand_back(self, queue, consumer).await
+    }
+
     async fn queue_length(&self, queue: &str) -> BusResult<i64> {
         queue::length(self, queue).await
     }

@@ -137,35 +137,56 @@ pub(super) async fn recover_abandoned(bus: &RedisBus, queue: &str) -> BusResult<
         if alive {
             continue;
         }
-        let processing = bus.keys.queue_processing(queue, &consumer);
-        loop {
-            // Each move is atomic, so two recoverers never hand back the same task twice.
-            let moved: Option<String> = conn
-                .lmove(
-                    &processing,
-                    bus.keys.queue(queue),
-                    Direction::Right,
-                    Direction::Left,
-                )
-                .await?;
-            if moved.is_none() {
-                break;
-            }
-            recovered += 1;
-        }
+        let moved = move_back(bus, &mut conn, queue, &consumer).await?;
         let _: i64 = conn
             .srem(bus.keys.queue_consumers(queue), &consumer)
             .await?;
-        if recovered > 0 {
+        if moved > 0 {
             tracing::info!(
                 queue,
                 consumer,
-                recovered,
+                moved,
                 "handed back the tasks of a dead worker"
             );
         }
+        recovered += moved;
     }
     Ok(recovered)
+}
+
+/// Moves everything `consumer` holds back to the head of the queue. Each
+/// move is atomic, so two callers never hand back the same task twice.
+async fn move_back(
+    bus: &RedisBus,
+    conn: &mut ::redis::aio::ConnectionManager,
+    queue: &str,
+    consumer: &str,
+) -> BusResult<usize> {
+    let processing = bus.keys.queue_processing(queue, consumer);
+    let mut moved = 0;
+    loop {
+        let task: Option<String> = conn
+            .lmove(
+                &processing,
+                bus.keys.queue(queue),
+                Direction::Right,
+                Direction::Left,
+            )
+            .await?;
+        if task.is_none() {
+            return Ok(moved);
+        }
+        moved += 1;
+    }
+}
+
+pub(super) async fn hand_back(bus: &RedisBus, queue: &str, consumer: &str) -> BusResult<usize> {
+    let mut conn = bus.conn().await?;
+    let moved = move_back(bus, &mut conn, queue, consumer).await?;
+    if moved > 0 {
+        tracing::info!(queue, consumer, moved, "handed tasks back to the queue");
+    }
+    Ok(moved)
 }
 
 pub(super) async fn length(bus: &RedisBus, queue: &str) -> BusResult<i64> {
