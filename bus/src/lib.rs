@@ -15,6 +15,8 @@
 //! what the loops need, not of Redis commands.
 
 mod redis;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

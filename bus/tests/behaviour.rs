@@ -5,47 +5,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, json};
-use zmon_bus::{AlertUpdate, Bus, CheckRecord, RedisBus};
+use zmon_bus::testing::TestKeySpace;
+use zmon_bus::{AlertUpdate, Bus, CheckRecord};
 use zmon_core::event::{AlertEvent, AlertEventKind};
 use zmon_core::status::CheckResult;
 use zmon_core::task::{TaskCheck, TaskKind, TrialResult};
-use zmon_core::{AlertStatus, KeySpace, Task};
+use zmon_core::{AlertStatus, Task};
 
 struct TestBus {
     bus: Arc<dyn Bus>,
-    prefix: String,
-}
-
-impl Drop for TestBus {
-    fn drop(&mut self) {
-        let pattern = format!("{}:*", self.prefix);
-        let _ = std::thread::spawn(move || {
-            if let Ok(client) = redis::Client::open(redis_url())
-                && let Ok(mut conn) = client.get_connection()
-            {
-                let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(&pattern)
-                    .query(&mut conn)
-                    .unwrap_or_default();
-                if !keys.is_empty() {
-                    let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
-                }
-            }
-        })
-        .join();
-    }
-}
-
-fn redis_url() -> String {
-    std::env::var("ZMON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    space: TestKeySpace,
 }
 
 fn redis_bus() -> TestBus {
-    let prefix = format!("bustest-{}:zmon", uuid::Uuid::new_v4().simple());
-    let bus = RedisBus::new(&redis_url(), KeySpace::new(prefix.clone())).expect("redis url");
+    let space = TestKeySpace::new("bustest");
     TestBus {
-        bus: Arc::new(bus),
-        prefix,
+        bus: Arc::new(space.bus().expect("redis url")),
+        space,
     }
 }
 
@@ -177,15 +153,10 @@ async fn tasks_are_claimed_acknowledged_and_recovered() {
 #[tokio::test]
 async fn garbage_on_a_queue_is_reported_not_fatal() {
     let t = redis_bus();
-    let mut conn = redis::Client::open(redis_url())
-        .expect("url")
-        .get_multiplexed_async_connection()
+    let mut conn = t.space.connection().await.expect("conn");
+    let _: () = redis::AsyncCommands::rpush(&mut conn, t.space.keys.queue("default"), "not json")
         .await
-        .expect("conn");
-    let _: () =
-        redis::AsyncCommands::rpush(&mut conn, format!("{}:queue:default", t.prefix), "not json")
-            .await
-            .expect("push");
+        .expect("push");
     let mut c = t.bus.consumer("default", "c").await.expect("consumer");
     let claimed = c
         .next(Duration::from_millis(100))

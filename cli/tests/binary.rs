@@ -6,65 +6,44 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use sqlx::Connection;
-use sqlx::postgres::PgConnection;
+use zmon_bus::testing::TestKeySpace;
+use zmon_store::testing::TestDatabase;
 
-fn admin_url() -> String {
-    std::env::var("ZMON_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+/// A database and a Redis key space for one test, removed afterwards.
+struct Fixture {
+    db: TestDatabase,
+    space: TestKeySpace,
 }
 
-fn redis_url() -> String {
-    std::env::var("ZMON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// A database name that no other test uses; dropped at the end.
-struct TestDb {
-    name: String,
-}
-
-impl TestDb {
-    fn new() -> Self {
-        Self {
-            name: format!("zmon_clitest_{}", uuid::Uuid::new_v4().simple()),
-        }
-    }
-
-    fn url(&self) -> String {
-        let admin = admin_url();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        format!("{base}/{}", self.name)
+fn database() -> Fixture {
+    Fixture {
+        db: create_database(),
+        space: TestKeySpace::new("clitest"),
     }
 }
 
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = runtime {
-                rt.block_on(async {
-                    if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                            .execute(&mut conn)
-                            .await;
-                    }
-                });
-            }
-        })
-        .join();
-    }
+/// The binary under test migrates it.
+fn create_database() -> TestDatabase {
+    // Tests may already run inside a runtime; this one gets a thread.
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(TestDatabase::create())
+            .expect("test database")
+    })
+    .join()
+    .expect("database thread")
 }
 
-fn zmon(db: &TestDb) -> Command {
+fn zmon(f: &Fixture) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zmon"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("ZMON_DATABASE_URL", db.url())
-        .env("ZMON_REDIS_URL", redis_url())
-        .env("ZMON_REDIS_PREFIX", format!("clitest-{}", db.name));
+        .env("ZMON_DATABASE_URL", &f.db.url)
+        .env("ZMON_REDIS_URL", &f.space.url)
+        .env("ZMON_REDIS_PREFIX", f.space.keys.prefix());
     cmd
 }
 
@@ -87,7 +66,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn migrate_users_and_tokens() {
-    let db = TestDb::new();
+    let db = database();
     let out = run(zmon(&db).arg("migrate"), None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("migrations applied"));
@@ -192,7 +171,7 @@ fn migrate_users_and_tokens() {
 
 #[test]
 fn bad_configuration_stops_with_a_clear_message() {
-    let db = TestDb::new();
+    let db = database();
     let out = run(
         zmon(&db).env("ZMON_MAX_BODY_BYTES", "lots").arg("migrate"),
         None,
@@ -242,7 +221,7 @@ fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<std::process::E
 #[tokio::test]
 async fn controller_serves_and_stops_gracefully_on_sigterm() {
     zmon_checks::install_crypto_provider();
-    let db = TestDb::new();
+    let db = database();
     let port = free_port();
     let mut child = zmon(&db)
         .env("ZMON_BIND", format!("127.0.0.1:{port}"))

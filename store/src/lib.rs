@@ -8,6 +8,8 @@
 
 mod postgres;
 mod records;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -50,9 +52,19 @@ pub struct EntityQuery {
     pub exclude_key: Option<String>,
 }
 
+/// Wakes up when entities or definitions change.
+#[async_trait]
+pub trait ChangeListener: Send {
+    /// Waits for the next change. An error means the listener lost its
+    /// connection; it reconnects on the next call, and changes made in
+    /// between are not reported, so callers also reload now and then.
+    async fn changed(&mut self) -> StoreResult<()>;
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
+    async fn listen_changes(&self) -> StoreResult<Box<dyn ChangeListener>>;
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>>;
 
     async fn entity(&self, id: &str) -> StoreResult<Option<StoredEntity>>;

@@ -290,8 +290,30 @@ const DOWNTIME_SELECT: &str = "SELECT d.id, d.alert_definition_id, d.entity_id, 
     g.comment, g.start_time, g.end_time, g.created_by \
     FROM downtimes d JOIN downtime_groups g ON g.id = d.group_id";
 
+const CHANGE_CHANNEL: &str = "zmon_changes";
+
+struct PgChangeListener {
+    listener: sqlx::postgres::PgListener,
+}
+
+#[async_trait]
+impl ChangeListener for PgChangeListener {
+    async fn changed(&mut self) -> StoreResult<()> {
+        self.listener.recv().await.map_err(unavailable)?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Store for PostgresStore {
+    async fn listen_changes(&self) -> StoreResult<Box<dyn ChangeListener>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        listener.listen(CHANGE_CHANNEL).await.map_err(unavailable)?;
+        Ok(Box::new(PgChangeListener { listener }))
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use zmon_bus::testing::TestKeySpace;
 use zmon_bus::{Bus, RedisBus};
 use zmon_core::alert::Parameter;
 use zmon_core::downtime::Downtime;
@@ -13,25 +14,22 @@ use zmon_core::time::{Clock, SystemClock};
 use zmon_core::{KeySpace, Task};
 use zmon_worker::{RunningWorker, WorkerConfig, start};
 
-fn redis_url() -> String {
-    std::env::var("ZMON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
 struct Setup {
     bus: Arc<RedisBus>,
-    prefix: String,
+    space: TestKeySpace,
 }
 
 impl Setup {
     fn new() -> Self {
-        let prefix = format!("workertest-{}:zmon", uuid::Uuid::new_v4().simple());
-        let bus =
-            Arc::new(RedisBus::new(&redis_url(), KeySpace::new(prefix.clone())).expect("url"));
-        Self { bus, prefix }
+        let space = TestKeySpace::new("workertest");
+        Self {
+            bus: Arc::new(space.bus().expect("url")),
+            space,
+        }
     }
 
     fn keys(&self) -> &KeySpace {
-        self.bus.keys()
+        &self.space.keys
     }
 
     async fn worker(&self, name: &str) -> RunningWorker {
@@ -50,45 +48,17 @@ impl Setup {
     }
 
     async fn get(&self, key: &str) -> Option<String> {
-        let mut conn = redis::Client::open(redis_url())
-            .expect("url")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("conn");
+        let mut conn = self.space.connection().await.expect("conn");
         redis::AsyncCommands::get(&mut conn, key)
             .await
             .expect("GET")
     }
 
     async fn llen(&self, key: &str) -> i64 {
-        let mut conn = redis::Client::open(redis_url())
-            .expect("url")
-            .get_multiplexed_async_connection()
-            .await
-            .expect("conn");
+        let mut conn = self.space.connection().await.expect("conn");
         redis::AsyncCommands::llen(&mut conn, key)
             .await
             .expect("LLEN")
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        let pattern = format!("{}:*", self.prefix);
-        let _ = std::thread::spawn(move || {
-            if let Ok(client) = redis::Client::open(redis_url())
-                && let Ok(mut conn) = client.get_connection()
-            {
-                let keys: Vec<String> = redis::cmd("KEYS")
-                    .arg(&pattern)
-                    .query(&mut conn)
-                    .unwrap_or_default();
-                if !keys.is_empty() {
-                    let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
-                }
-            }
-        })
-        .join();
     }
 }
 

@@ -12,31 +12,14 @@ use actix_web::dev::ServerHandle;
 use redis::AsyncCommands;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
-use sqlx::Connection;
-use sqlx::postgres::PgConnection;
 use zmon_controller::auth::{password, tokens};
 use zmon_controller::bus::RedisBus;
+use zmon_controller::bus::testing::TestKeySpace;
+use zmon_controller::store::testing::TestDatabase;
 use zmon_controller::store::{NewToken, NewUser, PostgresStore, Store};
 use zmon_controller::{ControllerConfig, start_with_clock};
 use zmon_core::time::{Clock, FixedClock};
 use zmon_core::{KeySpace, Role};
-
-pub fn admin_database_url() -> String {
-    std::env::var("ZMON_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-pub fn redis_url() -> String {
-    std::env::var("ZMON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-fn database_url(name: &str) -> String {
-    let admin = admin_database_url();
-    match admin.rfind('/') {
-        Some(slash) => format!("{}/{name}", &admin[..slash]),
-        None => format!("{admin}/{name}"),
-    }
-}
 
 /// Credentials of a test user.
 #[derive(Debug, Clone)]
@@ -56,7 +39,9 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     handle: ServerHandle,
     server_thread: Option<JoinHandle<()>>,
-    db_name: String,
+    // Dropped after the server stops: the database, then the Redis keys.
+    _database: TestDatabase,
+    _space: TestKeySpace,
 }
 
 pub struct Options {
@@ -78,22 +63,17 @@ impl TestApp {
 
     pub async fn spawn_with(options: Options) -> Self {
         zmon_checks::install_crypto_provider();
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let db_name = format!("zmon_test_{id}");
-        let mut admin = PgConnection::connect(&admin_database_url())
+        let database = TestDatabase::create()
             .await
             .expect("PostgreSQL must run for the tests (see README)");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
-            .execute(&mut admin)
-            .await
-            .expect("create test database");
-        let keys = KeySpace::new(format!("test-{id}:zmon"));
+        let space = TestKeySpace::new("test");
+        let keys = space.keys.clone();
         let clock = Arc::new(FixedClock::at_millis(chrono::Utc::now().timestamp_millis()));
 
         let mut config = ControllerConfig {
-            database_url: database_url(&db_name),
+            database_url: database.url.clone(),
             database_max_connections: 4,
-            redis_url: redis_url(),
+            redis_url: space.url.clone(),
             redis_prefix: keys.prefix().to_string(),
             bind: "127.0.0.1:0".into(),
             http_workers: Some(1),
@@ -145,9 +125,8 @@ impl TestApp {
         let store = PostgresStore::connect(&config.database_url, 2)
             .await
             .expect("test-side store");
-        let redis = redis::Client::open(redis_url())
-            .expect("redis url")
-            .get_multiplexed_async_connection()
+        let redis = space
+            .connection()
             .await
             .expect("Redis must run for the tests (see README)");
         Self {
@@ -162,7 +141,8 @@ impl TestApp {
             clock,
             handle,
             server_thread: Some(server_thread),
-            db_name,
+            _database: database,
+            _space: space,
         }
     }
 
@@ -255,33 +235,6 @@ impl Drop for TestApp {
         if let Some(thread) = self.server_thread.take() {
             let _ = thread.join();
         }
-        let db_name = self.db_name.clone();
-        let pattern = self.keys.all_pattern();
-        let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async move {
-                if let Ok(mut admin) = PgConnection::connect(&admin_database_url()).await {
-                    let sql = format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut admin)
-                        .await;
-                }
-                if let Ok(client) = redis::Client::open(redis_url())
-                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
-                {
-                    let keys: Vec<String> = conn.keys(&pattern).await.unwrap_or_default();
-                    if !keys.is_empty() {
-                        let _: Result<(), _> = conn.del(keys).await;
-                    }
-                }
-            });
-        });
-        let _ = cleanup.join();
     }
 }
 

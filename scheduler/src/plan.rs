@@ -1,0 +1,285 @@
+//! What to run where: the (check, entity) targets with their alerts, from
+//! the definitions and entities, by the one filter rule of `zmon-core`.
+//!
+//! A check runs on an entity its filters select only when at least one of
+//! its alerts applies to the entity too (checks without alerts never run,
+//! as in ZMON). Entities are grouped by type first, since nearly every
+//! check filter names one; that keeps matching linear in practice.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use zmon_core::alert::AlertDefinition;
+use zmon_core::check::{CheckDefinition, DefinitionStatus};
+use zmon_core::filter::{matches_alert, matches_any};
+use zmon_core::{Entity, EntityFilter};
+
+/// How tasks are routed when the entity does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routing {
+    pub default_queue: String,
+    /// Check id to queue name.
+    pub by_check: BTreeMap<i64, String>,
+}
+
+impl Routing {
+    /// The entity's own `queue` attribute, else the check's mapping, else the default.
+    pub fn queue_for(&self, check_id: i64, entity: &Map<String, Value>) -> String {
+        if let Some(q) = entity
+            .get("queue")
+            .and_then(Value::as_str)
+            .filter(|q| !q.is_empty())
+        {
+            return q.strip_prefix("zmon:queue:").unwrap_or(q).to_string();
+        }
+        self.by_check
+            .get(&check_id)
+            .cloned()
+            .unwrap_or_else(|| self.default_queue.clone())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub entity: Arc<Map<String, Value>>,
+    pub entity_id: String,
+    /// Indexes into [`CheckPlan::alerts`].
+    pub alerts: Vec<usize>,
+    pub queue: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckPlan {
+    pub check: CheckDefinition,
+    pub alerts: Vec<AlertDefinition>,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub checks: BTreeMap<i64, CheckPlan>,
+}
+
+impl Plan {
+    /// `alerts` are effective definitions; only ACTIVE non-templates of
+    /// ACTIVE checks take part.
+    pub fn build(
+        checks: &[CheckDefinition],
+        alerts: &[AlertDefinition],
+        entities: &[Entity],
+        routing: &Routing,
+    ) -> Self {
+        let mut by_type: HashMap<&str, Vec<&Entity>> = HashMap::new();
+        for e in entities {
+            by_type.entry(e.entity_type()).or_default().push(e);
+        }
+        let shared: HashMap<&str, Arc<Map<String, Value>>> = entities
+            .iter()
+            .map(|e| (e.id(), Arc::new(e.document().clone())))
+            .collect();
+        let mut alerts_by_check: HashMap<i64, Vec<AlertDefinition>> = HashMap::new();
+        for a in alerts {
+            if a.status == DefinitionStatus::Active
+                && !a.template
+                && let Some(check_id) = a.check_definition_id
+            {
+                alerts_by_check.entry(check_id).or_default().push(a.clone());
+            }
+        }
+        let mut plan = Plan::default();
+        for check in checks
+            .iter()
+            .filter(|c| c.status == DefinitionStatus::Active)
+        {
+            let Some(check_alerts) = alerts_by_check.remove(&check.id) else {
+                continue;
+            };
+            let mut targets = Vec::new();
+            for entity in candidates(&check.entities, entities, &by_type) {
+                let doc = entity.document();
+                if !matches_any(&check.entities, doc) {
+                    continue;
+                }
+                let applying: Vec<usize> = check_alerts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| {
+                        matches_alert(a.entities.as_deref(), a.entities_exclude.as_deref(), doc)
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if applying.is_empty() {
+                    continue;
+                }
+                targets.push(Target {
+                    entity: shared
+                        .get(entity.id())
+                        .cloned()
+                        .unwrap_or_else(|| Arc::new(doc.clone())),
+                    entity_id: entity.id().to_string(),
+                    alerts: applying,
+                    queue: routing.queue_for(check.id, doc),
+                });
+            }
+            targets.sort_by(|a, b| a.entity_id.cmp(&b.entity_id));
+            plan.checks.insert(
+                check.id,
+                CheckPlan {
+                    check: check.clone(),
+                    alerts: check_alerts,
+                    targets,
+                },
+            );
+        }
+        plan
+    }
+
+    /// Every (check, entity) the plan runs.
+    pub fn check_pairs(&self) -> BTreeSet<(i64, String)> {
+        self.checks
+            .values()
+            .flat_map(|p| {
+                p.targets
+                    .iter()
+                    .map(move |t| (p.check.id, t.entity_id.clone()))
+            })
+            .collect()
+    }
+
+    /// Every (alert, entity) the plan evaluates.
+    pub fn alert_pairs(&self) -> BTreeSet<(i64, String)> {
+        self.checks
+            .values()
+            .flat_map(|p| {
+                p.targets.iter().flat_map(move |t| {
+                    t.alerts
+                        .iter()
+                        .map(move |&i| (p.alerts[i].id, t.entity_id.clone()))
+                })
+            })
+            .collect()
+    }
+
+    pub fn target_count(&self) -> usize {
+        self.checks.values().map(|p| p.targets.len()).sum()
+    }
+}
+
+/// Entities a check's filters could select: those of the named types when
+/// every filter names a string `type`, else all.
+fn candidates<'a>(
+    filters: &[EntityFilter],
+    all: &'a [Entity],
+    by_type: &HashMap<&str, Vec<&'a Entity>>,
+) -> Vec<&'a Entity> {
+    let types: Option<BTreeSet<&str>> = filters
+        .iter()
+        .map(|f| f.get("type").and_then(Value::as_str))
+        .collect();
+    match types {
+        Some(types) => types
+            .into_iter()
+            .flat_map(|t| by_type.get(t).into_iter().flatten().copied())
+            .collect(),
+        None => all.iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(id: i64, filters: Value) -> CheckDefinition {
+        serde_json::from_value(json!({"id": id, "name": "c", "description": "", "technical_details": null,
+            "potential_analysis": null, "potential_impact": null, "potential_solution": null,
+            "owning_team": "t", "entities": filters, "interval": 60, "command": "1", "status": "ACTIVE",
+            "source_url": null, "last_modified_by": "u", "last_modified": 0}))
+        .expect("check")
+    }
+
+    fn alert(id: i64, check_id: i64, extra: Value) -> AlertDefinition {
+        let mut v = json!({"id": id, "name": "a", "description": "d", "team": "t", "responsible_team": "t",
+            "entities": [], "entities_exclude": [], "condition": ">1", "notifications": [],
+            "check_definition_id": check_id, "status": "ACTIVE", "priority": 1, "last_modified": 0,
+            "last_modified_by": "u", "period": "", "template": false, "parent_id": null,
+            "parameters": {}, "tags": []});
+        if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        serde_json::from_value(v).expect("alert")
+    }
+
+    fn entity(v: Value) -> Entity {
+        Entity::from_document(v).expect("entity")
+    }
+
+    #[test]
+    fn checks_run_where_an_alert_applies() {
+        let entities = [
+            entity(
+                json!({"id": "h1", "type": "host", "env": "prod", "queue": "zmon:queue:local-h1"}),
+            ),
+            entity(json!({"id": "h2", "type": "host", "env": "test"})),
+            entity(json!({"id": "db1", "type": "database"})),
+        ];
+        let checks = [
+            check(1, json!([{"type": "host"}])),
+            check(2, json!([{"type": "database"}])),
+            check(3, json!([{"type": "host"}])),
+        ];
+        let alerts = [
+            alert(10, 1, json!({"entities_exclude": [{"env": "test"}]})),
+            alert(11, 1, json!({"status": "INACTIVE"})),
+            alert(12, 1, json!({"template": true})),
+            alert(20, 2, json!({"entities": [{"id": "nope"}]})),
+        ];
+        let routing = Routing {
+            default_queue: "default".into(),
+            by_check: BTreeMap::from([(1, "fast".into())]),
+        };
+        let plan = Plan::build(&checks, &alerts, &entities, &routing);
+        assert_eq!(
+            plan.checks.keys().copied().collect::<Vec<_>>(),
+            [1, 2],
+            "check 3 has no alerts"
+        );
+        let p1 = &plan.checks[&1];
+        assert_eq!(
+            p1.targets
+                .iter()
+                .map(|t| t.entity_id.as_str())
+                .collect::<Vec<_>>(),
+            ["h1"]
+        );
+        assert_eq!(
+            p1.targets[0].queue, "local-h1",
+            "the entity's own queue wins"
+        );
+        assert!(
+            plan.checks[&2].targets.is_empty(),
+            "no alert applies to db1"
+        );
+        assert_eq!(plan.check_pairs(), BTreeSet::from([(1, "h1".to_string())]));
+        assert_eq!(plan.alert_pairs(), BTreeSet::from([(10, "h1".to_string())]));
+        assert_eq!(routing.queue_for(1, &Map::new()), "fast");
+        assert_eq!(routing.queue_for(9, &Map::new()), "default");
+    }
+
+    #[test]
+    fn filters_without_a_type_see_every_entity() {
+        let entities = [
+            entity(json!({"id": "h1", "type": "host", "dc": "a"})),
+            entity(json!({"id": "c1", "type": "city", "dc": "a"})),
+        ];
+        let checks = [check(1, json!([{"dc": "a"}]))];
+        let plan = Plan::build(
+            &checks,
+            &[alert(10, 1, json!({}))],
+            &entities,
+            &Routing::default(),
+        );
+        assert_eq!(plan.checks[&1].targets.len(), 2);
+    }
+}
