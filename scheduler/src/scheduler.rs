@@ -21,6 +21,8 @@ use crate::timing::Schedule;
 const ROLE: &str = "scheduler";
 /// The loop wakes at least this often (instant evaluations, leadership).
 const MAX_SLEEP: Duration = Duration::from_millis(500);
+/// Change notifications cause at most one reload per this long.
+const MIN_RELOAD_GAP: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 enum LoopError {
@@ -78,6 +80,12 @@ impl RunningScheduler {
 
     pub async fn run(self) {
         let _ = self.task.await;
+    }
+
+    /// Stops at once without resigning, as a crash would; the lease then
+    /// expires on its own.
+    pub fn kill(self) {
+        self.task.abort();
     }
 }
 
@@ -157,7 +165,7 @@ impl Scheduler {
                 next_renew = Instant::now() + renew_every;
             }
             if self.leader {
-                let outcome = self.lead_once(std::mem::take(&mut reload_requested)).await;
+                let outcome = self.lead_once(&mut reload_requested).await;
                 match outcome {
                     Ok(()) => failing = false,
                     Err(e) => {
@@ -226,12 +234,16 @@ impl Scheduler {
         self.metrics.leader.set(i64::from(led));
     }
 
-    async fn lead_once(&mut self, reload_requested: bool) -> Result<(), LoopError> {
-        let periodic = self
-            .last_reload
-            .is_none_or(|t| t.elapsed() >= self.config.reload_interval);
-        if reload_requested || periodic || self.loaded_version.is_none() {
-            self.reload(periodic).await?;
+    async fn lead_once(&mut self, reload_requested: &mut bool) -> Result<(), LoopError> {
+        let since_reload = self.last_reload.map(|t| t.elapsed());
+        let periodic = since_reload.is_none_or(|e| e >= self.config.reload_interval);
+        // Bursts of changes (an agent pushing many entities) cause one
+        // reload per gap, not one per change.
+        let notified = *reload_requested && since_reload.is_none_or(|e| e >= MIN_RELOAD_GAP);
+        if notified || periodic || self.loaded_version.is_none() {
+            *reload_requested = false;
+            self.reload(notified || self.loaded_version.is_none())
+                .await?;
         }
         let now = self.now();
         let mut due = self.schedule.take_due(now);
@@ -247,7 +259,8 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Rebuilds the plan when the store changed (or on the periodic reload).
+    /// Rebuilds the plan: always when `force` (a change was notified),
+    /// otherwise only if the store's change counter moved.
     async fn reload(&mut self, force: bool) -> Result<(), LoopError> {
         let version = self
             .store
