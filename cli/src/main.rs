@@ -1,12 +1,13 @@
 //! `zmon`: one binary for every role of the platform.
 
-mod admin;
+mod accounts;
 mod logging;
+mod probes;
+mod roles;
 mod settings;
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use zmon_controller::store::Store;
 
@@ -31,14 +32,18 @@ struct Cli {
 enum Command {
     /// Run the REST controller (applies pending migrations first).
     Controller,
+    /// Run a scheduler (replicas elect one leader).
+    Scheduler,
+    /// Run a worker (needs Redis only, no database).
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Manage local users.
     #[command(subcommand)]
-    User(admin::UserCommand),
+    User(accounts::UserCommand),
     /// Manage API tokens.
     #[command(subcommand)]
-    Token(admin::TokenCommand),
+    Token(accounts::TokenCommand),
 }
 
 #[tokio::main]
@@ -52,7 +57,9 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!(variable = %key, "ignoring unknown ZMON_* environment variable");
     }
     match cli.command {
-        Command::Controller => run_controller(&settings).await,
+        Command::Controller => roles::controller(&settings).await,
+        Command::Scheduler => roles::scheduler(&settings).await,
+        Command::Worker => roles::worker(&settings).await,
         Command::Migrate => {
             let config = settings.controller();
             let store = zmon_controller::connect_store(&config).await?;
@@ -63,51 +70,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::User(cmd) => admin::user(&settings, cmd).await,
-        Command::Token(cmd) => admin::token(&settings, cmd).await,
-    }
-}
-
-async fn run_controller(settings: &Settings) -> anyhow::Result<()> {
-    let config = settings.controller();
-    tracing::info!(?config, "starting controller");
-    let store = zmon_controller::connect_store(&config).await?;
-    let bus = zmon_controller::connect_bus(&config)?;
-    let running = zmon_controller::start(&config, store, bus).await?;
-    let handle = running.handle();
-    tokio::spawn(async move {
-        wait_for_shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        handle.stop(true).await;
-    });
-    running
-        .run()
-        .await
-        .context("controller stopped with an error")?;
-    tracing::info!("controller stopped");
-    Ok(())
-}
-
-/// SIGTERM (Kubernetes) or Ctrl-C.
-async fn wait_for_shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        Command::User(cmd) => accounts::user(&settings, cmd).await,
+        Command::Token(cmd) => accounts::token(&settings, cmd).await,
     }
 }

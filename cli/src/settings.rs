@@ -6,6 +6,7 @@
 //! `ZMON_ADMIN_PASSWORD`, `ZMON_PRESHARED_TOKENS`, `ZMON_LOG_FORMAT`, and the
 //! rest of the fields below in upper case.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 use zmon_controller::ControllerConfig;
+use zmon_scheduler::{Routing, SchedulerConfig};
+use zmon_worker::WorkerConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,6 +43,23 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// A tracing filter such as `info` or `zmon_controller=debug,info`.
     pub log: String,
+    /// Names the worker in `/api/v1/status` and on the queues (one per
+    /// process); default `plocal.<hostname>`.
+    pub worker_name: Option<String>,
+    /// Tasks a worker runs at the same time.
+    pub worker_concurrency: usize,
+    /// Where a worker serves `/health`, `/ready` and `/metrics`.
+    pub worker_admin_bind: String,
+    /// Where a scheduler serves `/health`, `/ready` and `/metrics`.
+    pub scheduler_admin_bind: String,
+    /// Names the scheduler replica; default `scheduler.<hostname>`.
+    pub scheduler_name: Option<String>,
+    /// Queue per check id, e.g. `{"fast": [12, 13]}`; others go to the
+    /// first of `queues` unless the entity names its own `queue`.
+    #[serde(deserialize_with = "map_or_json")]
+    pub scheduler_queue_mapping: BTreeMap<String, Vec<i64>>,
+    /// Seconds between full reloads of the scheduler's plan.
+    pub scheduler_reload_secs: u64,
 }
 
 impl Default for Settings {
@@ -60,6 +80,13 @@ impl Default for Settings {
             http_workers: None,
             log_format: LogFormat::Text,
             log: "info,sqlx=warn".into(),
+            worker_name: None,
+            worker_concurrency: 32,
+            worker_admin_bind: "127.0.0.1:8081".into(),
+            scheduler_admin_bind: "127.0.0.1:8082".into(),
+            scheduler_name: None,
+            scheduler_queue_mapping: BTreeMap::new(),
+            scheduler_reload_secs: 60,
         }
     }
 }
@@ -78,6 +105,23 @@ fn is_kubernetes_service_link(key: &str) -> bool {
 pub struct Loaded {
     pub settings: Settings,
     pub unknown_env: Vec<String>,
+}
+
+/// A TOML table, or JSON text in an environment variable.
+fn map_or_json<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<i64>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Map(BTreeMap<String, Vec<i64>>),
+        Json(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Map(m) => Ok(m),
+        Raw::Json(text) if text.trim().is_empty() => Ok(BTreeMap::new()),
+        Raw::Json(text) => serde_json::from_str(&text).map_err(|e| {
+            serde::de::Error::custom(format!("expected JSON like {{\"fast\": [12, 13]}}: {e}"))
+        }),
+    }
 }
 
 /// `ZMON_QUEUES=default,internal` reads naturally; TOML gives a list.
@@ -150,6 +194,47 @@ impl Settings {
         })
     }
 
+    fn queues_or_default(&self) -> Vec<String> {
+        if self.queues.is_empty() {
+            vec!["default".into()]
+        } else {
+            self.queues.clone()
+        }
+    }
+
+    pub fn worker(&self) -> WorkerConfig {
+        WorkerConfig {
+            name: self
+                .worker_name
+                .clone()
+                .unwrap_or_else(zmon_worker::config::default_name),
+            queues: self.queues_or_default(),
+            concurrency: self.worker_concurrency.max(1),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+            ..WorkerConfig::default()
+        }
+    }
+
+    pub fn scheduler(&self) -> SchedulerConfig {
+        let queues = self.queues_or_default();
+        let by_check = self
+            .scheduler_queue_mapping
+            .iter()
+            .flat_map(|(queue, checks)| checks.iter().map(move |c| (*c, queue.clone())))
+            .collect();
+        SchedulerConfig {
+            name: self.scheduler_name.clone().unwrap_or_else(|| {
+                zmon_worker::config::default_name().replacen("plocal.", "scheduler.", 1)
+            }),
+            routing: Routing {
+                default_queue: queues.first().cloned().unwrap_or_else(|| "default".into()),
+                by_check,
+            },
+            reload_interval: Duration::from_secs(self.scheduler_reload_secs.max(1)),
+            ..SchedulerConfig::default()
+        }
+    }
+
     pub fn controller(&self) -> ControllerConfig {
         ControllerConfig {
             database_url: self.database_url.clone(),
@@ -161,9 +246,14 @@ impl Settings {
             admin_password: self.admin_password.clone(),
             preshared_tokens: self.preshared_tokens.clone(),
             max_body_bytes: self.max_body_bytes,
-            queues: self.queues.clone(),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             http_workers: self.http_workers,
+            queues: self.queues_or_default(),
+            instance_name: zmon_worker::config::default_name().replacen(
+                "plocal.",
+                "controller.",
+                1,
+            ),
             ..ControllerConfig::default()
         }
     }

@@ -19,7 +19,7 @@ use crate::config::{ControllerConfig, redact_url};
 use crate::error::ApiError;
 use crate::json::BodyLimit;
 use crate::metrics::{self, HttpMetrics};
-use crate::service::downtimes;
+use crate::service::{downtimes, events};
 use crate::state::AppState;
 use crate::store::{NewUser, PostgresStore, Store, StoreError};
 
@@ -114,7 +114,7 @@ pub async fn bootstrap_admin(
 pub struct RunningController {
     pub addr: SocketAddr,
     server: Server,
-    mirror: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningController {
@@ -126,7 +126,9 @@ impl RunningController {
     /// Serves until the server is stopped through its handle.
     pub async fn run(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.mirror.abort();
+        for task in &self.background {
+            task.abort();
+        }
         result
     }
 }
@@ -203,15 +205,18 @@ pub async fn start_with_clock(
         server = server.workers(workers);
     }
     let server = server.run();
-    let mirror = tokio::spawn(downtimes::mirror_loop(
-        state,
-        config.mirror_check_interval,
-        FULL_MIRROR_REBUILD,
-    ));
+    let background = vec![
+        tokio::spawn(downtimes::mirror_loop(
+            state.clone(),
+            config.mirror_check_interval,
+            FULL_MIRROR_REBUILD,
+        )),
+        tokio::spawn(events::consume_loop(state, config.instance_name.clone())),
+    ];
     tracing::info!(%addr, "controller listening");
     Ok(RunningController {
         addr,
         server,
-        mirror,
+        background,
     })
 }

@@ -26,6 +26,9 @@ pub struct ControllerConfig {
     pub mirror_check_interval: Duration,
     /// HTTP worker threads; `None` uses one per core.
     pub http_workers: Option<usize>,
+    /// Names this instance among the controllers that share the alert
+    /// event stream.
+    pub instance_name: String,
 }
 
 impl Default for ControllerConfig {
@@ -44,6 +47,7 @@ impl Default for ControllerConfig {
             shutdown_timeout: Duration::from_secs(10),
             mirror_check_interval: Duration::from_secs(10),
             http_workers: None,
+            instance_name: format!("controller.{}", std::process::id()),
         }
     }
 }

@@ -47,7 +47,8 @@ pub struct Parameter {
 }
 
 impl Parameter {
-    fn validate(&self, name: &str) -> Result<(), ValidationError> {
+    /// Checks the value against the declared type.
+    pub fn validate(&self, name: &str) -> Result<(), ValidationError> {
         let field = format!("parameters.{name}.value");
         let ok = match (self.param_type, &self.value) {
             (_, Value::Null) => return Err(ValidationError::mandatory(field)),

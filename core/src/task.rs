@@ -139,10 +139,12 @@ impl Task {
 }
 
 /// The outcome of one trial-run task, as `GET /trial-runs/{id}` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrialResult {
     pub entity: String,
+    #[schema(value_type = Object)]
     pub value: Value,
+    #[schema(value_type = Object)]
     pub captures: Map<String, Value>,
     pub is_alert: bool,
     pub in_period: bool,

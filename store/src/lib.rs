@@ -18,6 +18,7 @@ use zmon_core::alert::{AlertDefinition, AlertNodeDraft};
 use zmon_core::check::{CheckDefinition, DefinitionStatus, NewCheckDefinition};
 use zmon_core::dashboard::{Dashboard, DashboardDraft};
 use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
+use zmon_core::event::AlertEvent;
 use zmon_core::{Entity, EntityFilter};
 
 pub use postgres::PostgresStore;
@@ -117,6 +118,12 @@ pub trait Store: Send + Sync + 'static {
     async fn last_change(&self, kind: AuditKind) -> StoreResult<Option<DateTime<Utc>>>;
     /// A number that grows with every change of a kind.
     async fn change_counter(&self, kinds: &[AuditKind]) -> StoreResult<i64>;
+    /// Appends alert events from the bus; an event id seen before is
+    /// skipped. Returns how many were new.
+    async fn append_alert_events(&self, events: &[(String, AlertEvent)]) -> StoreResult<usize>;
+    /// The newest events of an alert, newest first.
+    async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>>;
+
     /// Audit entries of one object, oldest first.
     async fn audit_trail(&self, kind: AuditKind, object_id: &str) -> StoreResult<Vec<AuditRecord>>;
 }

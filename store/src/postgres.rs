@@ -16,6 +16,7 @@ use zmon_core::alert::{AlertDefinition, AlertNodeDraft};
 use zmon_core::check::{CheckDefinition, DefinitionStatus, NewCheckDefinition};
 use zmon_core::dashboard::{Dashboard, DashboardDraft, EditOption, ViewMode};
 use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
+use zmon_core::event::{AlertEvent, AlertEventKind};
 use zmon_core::filter::matches_any;
 use zmon_core::time::epoch_millis;
 use zmon_core::{Entity, Role};
@@ -677,6 +678,81 @@ impl Store for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(classify)
+    }
+
+    async fn append_alert_events(&self, events: &[(String, AlertEvent)]) -> StoreResult<usize> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut ids = Vec::with_capacity(events.len());
+        let mut ats = Vec::with_capacity(events.len());
+        let mut kinds = Vec::with_capacity(events.len());
+        let mut alerts = Vec::with_capacity(events.len());
+        let mut entities = Vec::with_capacity(events.len());
+        let mut captures = Vec::with_capacity(events.len());
+        let mut values = Vec::with_capacity(events.len());
+        let mut workers = Vec::with_capacity(events.len());
+        for (id, e) in events {
+            ids.push(id.clone());
+            ats.push(
+                DateTime::<Utc>::from_timestamp_micros((e.ts * 1e6) as i64)
+                    .ok_or_else(|| corrupt("event time", e.ts))?,
+            );
+            kinds.push(e.kind.as_str());
+            alerts.push(e.alert_id);
+            entities.push(e.entity.clone());
+            captures.push(Value::Object(e.captures.clone()));
+            values.push(e.value.clone());
+            workers.push(e.worker.clone());
+        }
+        let done = sqlx::query(
+            "INSERT INTO alert_events (stream_id, at, kind, alert_id, entity, captures, value, worker) \
+             SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bigint[], $5::text[], \
+               $6::jsonb[], $7::jsonb[], $8::text[]) \
+             ON CONFLICT (stream_id) DO NOTHING",
+        )
+        .bind(ids)
+        .bind(ats)
+        .bind(kinds)
+        .bind(alerts)
+        .bind(entities)
+        .bind(captures)
+        .bind(values)
+        .bind(workers)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(done.rows_affected() as usize)
+    }
+
+    async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>> {
+        let rows = sqlx::query(
+            "SELECT at, kind, alert_id, entity, captures, value, worker FROM alert_events \
+             WHERE alert_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(alert_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                let at: DateTime<Utc> = row.try_get("at")?;
+                let Json(captures) = row.try_get("captures")?;
+                let value: Option<Value> = row.try_get("value")?;
+                Ok(AlertEvent {
+                    kind: AlertEventKind::parse(&kind)
+                        .ok_or_else(|| corrupt("event kind", &kind))?,
+                    alert_id: row.try_get("alert_id")?,
+                    entity: row.try_get("entity")?,
+                    ts: at.timestamp_micros() as f64 / 1e6,
+                    captures,
+                    value: value.unwrap_or(Value::Null),
+                    worker: row.try_get("worker")?,
+                })
+            })
+            .collect()
     }
 
     async fn audit_trail(&self, kind: AuditKind, object_id: &str) -> StoreResult<Vec<AuditRecord>> {

@@ -8,6 +8,7 @@ pub mod entities;
 pub mod health;
 pub mod search;
 pub mod status;
+pub mod trials;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -41,6 +42,7 @@ use crate::store::AuditKind;
         status::platform, status::alerts, status::all_entities, status::active_alerts, status::teams,
         dashboards::get_one, dashboards::upsert, dashboards::upsert_by_id,
         search::quick_search, search::list_onetime_tokens, search::create_onetime_token,
+        trials::start, trials::results, trials::evaluate_check, trials::evaluate_alert,
         health::health, health::ready, health::metrics,
     ),
     components(schemas(ErrorBody)),
@@ -50,6 +52,7 @@ use crate::store::AuditKind;
         (name = "entities"), (name = "check-definitions"), (name = "checks", description = "Lists the scheduler loads"),
         (name = "alert-definitions"), (name = "downtimes"), (name = "status"), (name = "teams"),
         (name = "dashboards"), (name = "search"),
+        (name = "trial-runs", description = "Try checks and conditions; run checks now"),
         (name = "onetime-tokens", description = "Login codes for wall monitors"),
         (name = "operations", description = "Unauthenticated probes and metrics"),
     )
@@ -117,7 +120,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(dashboards::upsert_by_id)
         .service(search::quick_search)
         .service(search::list_onetime_tokens)
-        .service(search::create_onetime_token);
+        .service(search::create_onetime_token)
+        .service(trials::start)
+        .service(trials::results)
+        .service(trials::evaluate_check)
+        .service(trials::evaluate_alert);
 }
 
 /// Answers a list with `Last-Modified` in ZMON's format

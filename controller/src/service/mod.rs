@@ -7,10 +7,12 @@ pub mod checks;
 pub mod dashboards;
 pub mod downtimes;
 pub mod entities;
+pub mod events;
 pub mod language;
 pub mod onetime_tokens;
 pub mod search;
 pub mod status;
+pub mod trials;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

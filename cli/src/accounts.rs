@@ -1,4 +1,4 @@
-//! `zmon user …` and `zmon token …`: administration straight on the database.
+//! `zmon user …` and `zmon token …`: accounts, administered straight on the database.
 
 use std::io::BufRead;
 

@@ -1,0 +1,148 @@
+//! `zmon controller`, `zmon scheduler` and `zmon worker`: each starts its
+//! role, serves until SIGTERM or Ctrl-C, and shuts down gracefully.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use zmon_bus::Bus;
+use zmon_core::time::SystemClock;
+use zmon_scheduler::SchedulerMetrics;
+use zmon_store::Store;
+use zmon_worker::WorkerMetrics;
+
+use crate::probes::{self, Probe};
+use crate::settings::Settings;
+
+pub async fn controller(settings: &Settings) -> anyhow::Result<()> {
+    let config = settings.controller();
+    tracing::info!(?config, "starting controller");
+    let store = zmon_controller::connect_store(&config).await?;
+    let bus = zmon_controller::connect_bus(&config)?;
+    let running = zmon_controller::start(&config, store, bus).await?;
+    let handle = running.handle();
+    tokio::spawn(async move {
+        wait_for_shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        handle.stop(true).await;
+    });
+    running
+        .run()
+        .await
+        .context("controller stopped with an error")?;
+    tracing::info!("controller stopped");
+    Ok(())
+}
+
+struct SchedulerProbe {
+    store: Arc<dyn Store>,
+    bus: Arc<dyn Bus>,
+    metrics: SchedulerMetrics,
+}
+
+#[async_trait]
+impl Probe for SchedulerProbe {
+    async fn ready(&self) -> Result<(), String> {
+        self.store
+            .ping()
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        self.bus.ping().await.map_err(|e| format!("redis: {e}"))
+    }
+
+    fn metrics(&self) -> String {
+        self.metrics.render()
+    }
+}
+
+pub async fn scheduler(settings: &Settings) -> anyhow::Result<()> {
+    let config = settings.scheduler();
+    let controller = settings.controller();
+    tracing::info!(name = %config.name, "starting scheduler");
+    let store: Arc<dyn Store> = zmon_controller::connect_store(&controller).await?;
+    let bus: Arc<dyn Bus> = zmon_controller::connect_bus(&controller)?;
+    let running = zmon_scheduler::start(config, store.clone(), bus.clone(), Arc::new(SystemClock));
+    let admin = probes::serve(
+        &settings.scheduler_admin_bind,
+        Arc::new(SchedulerProbe {
+            store,
+            bus,
+            metrics: running.metrics(),
+        }),
+    )?;
+    let stopper = running.stopper();
+    tokio::spawn(async move {
+        wait_for_shutdown_signal().await;
+        tracing::info!("shutting down the scheduler");
+        stopper.stop();
+    });
+    running.run().await;
+    admin.stop(true).await;
+    Ok(())
+}
+
+struct WorkerProbe {
+    bus: Arc<dyn Bus>,
+    metrics: WorkerMetrics,
+}
+
+#[async_trait]
+impl Probe for WorkerProbe {
+    async fn ready(&self) -> Result<(), String> {
+        self.bus.ping().await.map_err(|e| format!("redis: {e}"))
+    }
+
+    fn metrics(&self) -> String {
+        self.metrics.render()
+    }
+}
+
+pub async fn worker(settings: &Settings) -> anyhow::Result<()> {
+    let config = settings.worker();
+    tracing::info!(name = %config.name, queues = ?config.queues, "starting worker");
+    // Workers hold no database credentials: the bus is all they use.
+    let bus: Arc<dyn Bus> = zmon_controller::connect_bus(&settings.controller())?;
+    let running = zmon_worker::start(config, bus.clone(), Arc::new(SystemClock))
+        .await
+        .context("cannot start the worker (is Redis reachable?)")?;
+    let admin = probes::serve(
+        &settings.worker_admin_bind,
+        Arc::new(WorkerProbe {
+            bus,
+            metrics: running.metrics(),
+        }),
+    )?;
+    let stopper = running.stopper();
+    tokio::spawn(async move {
+        wait_for_shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight tasks");
+        stopper.stop();
+    });
+    running.run().await;
+    admin.stop(true).await;
+    Ok(())
+}
+
+/// SIGTERM (Kubernetes) or Ctrl-C.
+async fn wait_for_shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the process");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
