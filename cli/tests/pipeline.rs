@@ -1,0 +1,357 @@
+//! The whole pipeline in one process: controller, scheduler and worker on
+//! a real PostgreSQL and Redis. A definition POSTed to the controller
+//! turns into live alert status within one check interval.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use zmon_bus::testing::TestKeySpace;
+use zmon_bus::{Bus, RedisBus};
+use zmon_controller::ControllerConfig;
+use zmon_core::time::SystemClock;
+use zmon_scheduler::SchedulerConfig;
+use zmon_store::Store;
+use zmon_store::testing::TestDatabase;
+use zmon_worker::WorkerConfig;
+
+const SEED_ALERT: &str = r#"{"name": "City Longitude >0", "description": "Test whether a city lies east or west", "team": "Platform/Software", "responsible_team": "Platform/Software", "entities": [{"type": "city"}], "entities_exclude": [], "condition": "capture(longitude=float(value)) > longitude_param", "notifications": [], "check_definition_id": 20, "status": "ACTIVE", "priority": 2, "period": "", "template": false, "parameters": {"longitude_param": {"comment": "Longitude parameter","type": "float", "value": 0}}, "tags": ["CITY"]}"#;
+
+struct Platform {
+    base: String,
+    http: reqwest::Client,
+    store: Arc<dyn Store>,
+    controller: actix_web::dev::ServerHandle,
+    scheduler: zmon_scheduler::Stopper,
+    worker: zmon_worker::Stopper,
+    _space: TestKeySpace,
+    _db: TestDatabase,
+}
+
+impl Platform {
+    async fn start() -> Self {
+        zmon_checks::install_crypto_provider();
+        let db = TestDatabase::create().await.expect("database");
+        let space = TestKeySpace::new("pipeline");
+        let config = ControllerConfig {
+            database_url: db.url.clone(),
+            redis_url: space.url.clone(),
+            redis_prefix: space.keys.prefix().to_string(),
+            bind: "127.0.0.1:0".into(),
+            admin_user: Some("admin".into()),
+            admin_password: Some("admin-password".into()),
+            http_workers: Some(1),
+            shutdown_timeout: Duration::from_secs(1),
+            mirror_check_interval: Duration::from_millis(200),
+            ..ControllerConfig::default()
+        };
+        let store = zmon_controller::connect_store(&config)
+            .await
+            .expect("store");
+        let bus: Arc<RedisBus> = Arc::new(space.bus().expect("bus"));
+        let running = zmon_controller::start(&config, store.clone(), bus.clone())
+            .await
+            .expect("controller");
+        let base = format!("http://{}", running.addr);
+        let controller = running.handle();
+        tokio::spawn(running.run());
+        let scheduler = zmon_scheduler::start(
+            SchedulerConfig {
+                name: "scheduler-test".into(),
+                leader_ttl: Duration::from_millis(900),
+                ..SchedulerConfig::default()
+            },
+            store.clone(),
+            bus.clone(),
+            Arc::new(SystemClock),
+        );
+        let scheduler_stop = scheduler.stopper();
+        tokio::spawn(scheduler.run());
+        let worker = zmon_worker::start(
+            WorkerConfig {
+                name: "plocal.test".into(),
+                heartbeat_interval: Duration::from_millis(200),
+                ..WorkerConfig::default()
+            },
+            bus.clone(),
+            Arc::new(SystemClock),
+        )
+        .await
+        .expect("worker");
+        let worker_stop = worker.stopper();
+        tokio::spawn(worker.run());
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            store,
+            controller,
+            scheduler: scheduler_stop,
+            worker: worker_stop,
+            _space: space,
+            _db: db,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .basic_auth("admin", Some("admin-password"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn stop(self) {
+        self.worker.stop();
+        self.scheduler.stop();
+        self.controller.stop(false).await;
+    }
+}
+
+async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not happen in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_posted_definition_becomes_live_alert_status() {
+    let p = Platform::start().await;
+    let (status, _) = p
+        .call(
+            Method::PUT,
+            "/api/v1/entities",
+            Some(json!({"id": "cd-kinshasa", "type": "city", "longitude": 15.3})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, check) = p.call(Method::POST, "/api/v1/check-definitions", Some(json!({"id": 20, "name": "City longitude",
+        "owning_team": "Platform/Software", "command": "entity.longitude", "interval": 2, "entities": [{"type": "city"}]}))).await;
+    assert_eq!(status, 200, "{check}");
+    let (status, alert) = p
+        .call(
+            Method::POST,
+            "/api/v1/alert-definitions",
+            Some(serde_json::from_str(SEED_ALERT).expect("seed")),
+        )
+        .await;
+    assert_eq!(status, 200, "{alert}");
+    let alert_id = alert["id"].as_i64().expect("id");
+    let path = format!("/api/v1/status/alert/{alert_id}/");
+
+    // Within one interval (plus scheduling jitter), the status is live.
+    let entry = eventually("live alert status", || async {
+        let (_, body) = p.call(Method::GET, &path, None).await;
+        body.get(alert_id.to_string())
+            .and_then(|a| a.get("cd-kinshasa"))
+            .cloned()
+    })
+    .await;
+    assert_eq!(entry["value"], 15.3);
+    assert_eq!(
+        entry["captures"],
+        json!({"longitude": 15.3, "longitude_param": 0.0})
+    );
+    assert_eq!(entry["worker"], "plocal.test");
+    assert_eq!(entry["downtimes"], json!([]));
+    for field in ["td", "ts", "start_time"] {
+        assert!(entry[field].is_f64(), "{field}: {entry}");
+    }
+
+    // A downtime shows in the state at the next run.
+    let now = chrono::Utc::now().timestamp();
+    let (status, group) = p
+        .call(
+            Method::POST,
+            "/api/v1/downtimes",
+            Some(json!({"comment": "maintenance",
+        "end_time": now + 3600, "entities": ["cd-kinshasa"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{group}");
+    assert_eq!(group["alert_definitions"], json!([alert_id]));
+    eventually("the downtime in the state", || async {
+        let (_, body) = p.call(Method::GET, &path, None).await;
+        let downtimes = body[alert_id.to_string()]["cd-kinshasa"]["downtimes"].clone();
+        (downtimes[0]["id"].is_string() && downtimes[0]["group_id"] == group["id"]).then_some(())
+    })
+    .await;
+
+    // When the condition turns false, the entry goes.
+    let (status, _) = p
+        .call(
+            Method::PUT,
+            "/api/v1/entities",
+            Some(json!({"id": "cd-kinshasa", "type": "city", "longitude": -4.3})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    eventually("the alert to end", || async {
+        let (_, body) = p.call(Method::GET, &path, None).await;
+        (body == json!({})).then_some(())
+    })
+    .await;
+
+    // The controller kept the history the worker published.
+    let kinds = eventually("alert events in the store", || async {
+        let events = p.store.alert_events(alert_id, 10).await.ok()?;
+        let kinds: Vec<String> = events
+            .iter()
+            .rev()
+            .map(|e| e.kind.as_str().to_string())
+            .collect();
+        (kinds.len() >= 4).then_some(kinds)
+    })
+    .await;
+    assert_eq!(
+        kinds,
+        [
+            "ALERT_STARTED",
+            "ALERT_ENTITY_STARTED",
+            "ALERT_ENTITY_ENDED",
+            "ALERT_ENDED"
+        ]
+    );
+
+    // all-entities shows the latest value (what `zmon data` prints).
+    let (_, data) = p
+        .call(
+            Method::GET,
+            &format!("/api/v1/status/alert/{alert_id}/all-entities"),
+            None,
+        )
+        .await;
+    assert_eq!(data[0]["entity"], "cd-kinshasa");
+    assert_eq!(data[0]["results"][0]["value"], -4.3);
+
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trial_runs_and_instant_evaluation() {
+    let p = Platform::start().await;
+    for (id, lon) in [
+        ("cd-kinshasa", 15.3),
+        ("cn-peking", 116.4),
+        ("us-la", -118.2),
+    ] {
+        p.call(
+            Method::PUT,
+            "/api/v1/entities",
+            Some(json!({"id": id, "type": "city", "longitude": lon})),
+        )
+        .await;
+    }
+    let (status, started) = p
+        .call(
+            Method::POST,
+            "/api/v1/trial-runs",
+            Some(json!({
+        "check_command": "entity['longitude']", "alert_condition": "capture(lon=value) > limit",
+        "entities": [{"type": "city"}], "entities_exclude": [{"id": "cn-peking"}],
+        "parameters": {"limit": {"value": 0, "type": "int"}}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let id = started["id"].as_str().expect("id").to_string();
+    let run = eventually("trial results", || async {
+        let (_, body) = p
+            .call(Method::GET, &format!("/api/v1/trial-runs/{id}"), None)
+            .await;
+        (body["percentage"] == 100.0).then_some(body)
+    })
+    .await;
+    let mut results: Vec<(String, bool)> = run["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            (
+                r["entity"].as_str().unwrap_or_default().to_string(),
+                r["is_alert"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect();
+    results.sort();
+    assert_eq!(
+        results,
+        [
+            ("cd-kinshasa".to_string(), true),
+            ("us-la".to_string(), false)
+        ]
+    );
+    assert!(
+        p.call(Method::GET, "/api/v1/status/alert/0/", None).await.1 == json!({}),
+        "no state written"
+    );
+    let (status, body) = p
+        .call(
+            Method::POST,
+            "/api/v1/trial-runs",
+            Some(json!({"check_command": "1",
+        "alert_condition": "value >", "entities": [{"type": "city"}]})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("alert_condition")
+    );
+
+    // A daily check runs now when asked.
+    let (_, check) = p.call(Method::POST, "/api/v1/check-definitions", Some(json!({"name": "daily",
+        "owning_team": "Platform/Software", "command": "3 * 4", "interval": 86400, "entities": [{"type": "city"}]}))).await;
+    let (_, alert) = p.call(Method::POST, "/api/v1/alert-definitions", Some(json!({"name": "twelve", "description": "d",
+        "team": "Platform/Software", "condition": "== 12", "priority": 3, "check_definition_id": check["id"]}))).await;
+    let alert_id = alert["id"].as_i64().expect("id");
+    // Give the scheduler a moment to load the new definitions.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (status, _) = p
+        .call(
+            Method::POST,
+            &format!("/api/v1/alert-definitions/{alert_id}/instant-eval"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let entities = eventually("instant evaluation", || async {
+        let (_, body) = p
+            .call(
+                Method::GET,
+                &format!("/api/v1/status/alert/{alert_id}/"),
+                None,
+            )
+            .await;
+        let found = body[alert_id.to_string()]
+            .as_object()
+            .map(|m| m.len())
+            .unwrap_or(0);
+        (found == 3).then_some(found)
+    })
+    .await;
+    assert_eq!(entities, 3);
+    p.stop().await;
+}
