@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use zmon_bus::RedisBus;
 use zmon_bus::testing::TestKeySpace;
-use zmon_bus::{Bus, RedisBus};
 use zmon_controller::ControllerConfig;
 use zmon_core::time::SystemClock;
 use zmon_scheduler::SchedulerConfig;
