@@ -278,3 +278,79 @@ async fn controller_serves_and_stops_gracefully_on_sigterm() {
         "secrets stay out of the logs"
     );
 }
+
+async fn wait_ready(url: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if client
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    wait_for_exit(child, Duration::from_secs(15)).expect("stops within the shutdown timeout")
+}
+
+#[tokio::test]
+async fn scheduler_and_worker_serve_probes_and_stop_on_sigterm() {
+    zmon_checks::install_crypto_provider();
+    let f = database();
+    let (scheduler_port, worker_port) = (free_port(), free_port());
+    let mut scheduler = zmon(&f)
+        .env(
+            "ZMON_SCHEDULER_ADMIN_BIND",
+            format!("127.0.0.1:{scheduler_port}"),
+        )
+        .arg("scheduler")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("scheduler starts");
+    let mut worker = zmon(&f)
+        .env("ZMON_WORKER_ADMIN_BIND", format!("127.0.0.1:{worker_port}"))
+        .env("ZMON_WORKER_CONCURRENCY", "4")
+        // Workers need no database: a wrong URL must not matter.
+        .env("ZMON_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .arg("worker")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker starts");
+    wait_ready(&format!("http://127.0.0.1:{scheduler_port}/ready")).await;
+    wait_ready(&format!("http://127.0.0.1:{worker_port}/ready")).await;
+    let metrics = reqwest::get(format!("http://127.0.0.1:{worker_port}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("zmon_worker_tasks_in_flight"), "{metrics}");
+    let leader = reqwest::get(format!("http://127.0.0.1:{scheduler_port}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        leader
+            .lines()
+            .any(|l| l.starts_with("zmon_scheduler_leader")),
+        "{leader}"
+    );
+    assert!(terminate(&mut worker).success());
+    assert!(terminate(&mut scheduler).success());
+}
