@@ -19,10 +19,10 @@ use serde_json::{Map, Value, json};
 use zmon_bus::Bus;
 use zmon_bus::testing::TestKeySpace;
 use zmon_checks::{ConditionInput, History, compile, evaluate_condition};
+use zmon_core::Task;
 use zmon_core::alert::{AlertDefinition, Parameter};
 use zmon_core::check::CheckDefinition;
 use zmon_core::time::SystemClock;
-use zmon_core::Task;
 use zmon_worker::WorkerConfig;
 
 const SEED_CONDITION: &str = "capture(longitude=float(value)) > longitude_param";
@@ -45,7 +45,12 @@ fn cpu_seconds_of(pid: u32) -> f64 {
     };
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / clock_ticks()
 }
 
@@ -66,7 +71,8 @@ fn row(name: &str, unit: &str, xs: Vec<f64>) -> String {
 fn condition_evaluations() -> Vec<String> {
     let compiled = compile(SEED_CONDITION).expect("the seed condition compiles");
     let parameters: BTreeMap<String, Parameter> =
-        serde_json::from_value(json!({"longitude_param": {"value": 0, "type": "float"}})).expect("params");
+        serde_json::from_value(json!({"longitude_param": {"value": 0, "type": "float"}}))
+            .expect("params");
     let entity = Map::new();
     let value = json!(15.3);
     let n = 200_000;
@@ -88,17 +94,28 @@ fn condition_evaluations() -> Vec<String> {
         }
         per_second.push(n as f64 / started.elapsed().as_secs_f64());
     }
-    let mut rows = vec![row("seed condition, evaluations/s (1 core)", "/s", per_second.clone())];
+    let mut rows = vec![row(
+        "seed condition, evaluations/s (1 core)",
+        "/s",
+        per_second.clone(),
+    )];
     rows.push(row(
         "seed condition, µs per evaluation",
         "µs",
         per_second.iter().map(|r| 1e6 / r).collect(),
     ));
     if let Some(py) = cpython_evaluations() {
-        rows.push(row("CPython 3 `eval` of the same condition, evaluations/s", "/s", py.clone()));
+        rows.push(row(
+            "CPython 3 `eval` of the same condition, evaluations/s",
+            "/s",
+            py.clone(),
+        ));
         let (ours, _, _) = stats(per_second);
         let (theirs, _, _) = stats(py);
-        rows.push(format!("| ratio (ours / CPython) | {:.1}× | |", ours / theirs));
+        rows.push(format!(
+            "| ratio (ours / CPython) | {:.1}× | |",
+            ours / theirs
+        ));
     }
     rows
 }
@@ -123,7 +140,11 @@ def run(n):
 for _ in range(5):
     print(run(200000))
 "#;
-    let out = Command::new("python3").arg("-c").arg(script).output().ok()?;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .ok()?;
     let rates: Vec<f64> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.trim().parse().ok())
@@ -147,7 +168,11 @@ fn trivial_definitions() -> (CheckDefinition, AlertDefinition) {
 
 async fn redis_pid(space: &TestKeySpace) -> Option<u32> {
     let mut conn = space.connection().await.ok()?;
-    let info: String = redis::cmd("INFO").arg("server").query_async(&mut conn).await.ok()?;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut conn)
+        .await
+        .ok()?;
     info.lines()
         .find_map(|l| l.strip_prefix("process_id:"))
         .and_then(|p| p.trim().parse().ok())
@@ -166,7 +191,12 @@ async fn worker_run(n: usize, entities: usize) -> WorkerRun {
     let redis = redis_pid(&space).await.unwrap_or(0);
     let (check, alert) = trivial_definitions();
     let docs: Vec<Map<String, Value>> = (0..entities)
-        .map(|i| json!({"id": format!("h{i}"), "type": "host"}).as_object().cloned().unwrap_or_default())
+        .map(|i| {
+            json!({"id": format!("h{i}"), "type": "host"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        })
         .collect();
 
     // The scheduler's part: build and queue the tasks.
@@ -236,24 +266,59 @@ async fn main() {
     println!("## Check pipeline ({cores} cores, release build)\n");
     println!("| measure | median | min – max |");
     println!("|---|---|---|");
-    for line in condition_evaluations() {
-        println!("{line}");
+    if !std::env::args().any(|a| a == "--worker-only") {
+        for line in condition_evaluations() {
+            println!("{line}");
+        }
+    }
+    if std::env::args().any(|a| a == "--conditions-only") {
+        return;
     }
     let n = 20_000;
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         runs.push(worker_run(n, 1_000).await);
     }
-    println!("{}", row("one worker, tasks/s (trivial check, 1 alert)", "/s", runs.iter().map(|r| r.tasks_per_second).collect()));
-    println!("{}", row("scheduler part: build + queue, CPU µs/task", "µs", runs.iter().map(|r| r.enqueue_cpu_us).collect()));
-    println!("{}", row("worker: claim, run, evaluate, record, CPU µs/task", "µs", runs.iter().map(|r| r.worker_cpu_us).collect()));
-    println!("{}", row("Redis server, CPU µs/task", "µs", runs.iter().map(|r| r.redis_cpu_us).collect()));
+    println!(
+        "{}",
+        row(
+            "one worker, tasks/s (trivial check, 1 alert)",
+            "/s",
+            runs.iter().map(|r| r.tasks_per_second).collect()
+        )
+    );
+    println!(
+        "{}",
+        row(
+            "scheduler part: build + queue, CPU µs/task",
+            "µs",
+            runs.iter().map(|r| r.enqueue_cpu_us).collect()
+        )
+    );
+    println!(
+        "{}",
+        row(
+            "worker: claim, run, evaluate, record, CPU µs/task",
+            "µs",
+            runs.iter().map(|r| r.worker_cpu_us).collect()
+        )
+    );
+    println!(
+        "{}",
+        row(
+            "Redis server, CPU µs/task",
+            "µs",
+            runs.iter().map(|r| r.redis_cpu_us).collect()
+        )
+    );
     println!(
         "{}",
         row(
             "end to end (scheduler + worker + Redis), CPU µs/task",
             "µs",
-            runs.iter().map(|r| r.enqueue_cpu_us + r.worker_cpu_us + r.redis_cpu_us).collect()
+            runs.iter()
+                .map(|r| r.enqueue_cpu_us + r.worker_cpu_us + r.redis_cpu_us)
+                .collect()
         )
     );
 }

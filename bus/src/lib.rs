@@ -178,10 +178,23 @@ pub trait Bus: Send + Sync + 'static {
         check_id: i64,
         count: usize,
     ) -> BusResult<Vec<(String, Vec<CheckResult>)>>;
-    /// Downtimes mirrored for each (alert, entity) pair, in the same order.
-    async fn downtimes_for(&self, pairs: &[(i64, String)]) -> BusResult<Vec<Vec<Downtime>>>;
-    /// Stores a result and the alerts' verdicts; returns what changed.
-    async fn record(&self, record: &CheckRecord) -> BusResult<Vec<AlertTransition>>;
+    /// What a task needs before it runs, in one round trip: the downtimes
+    /// mirrored for each of its alerts on `entity`, and the newest
+    /// `history` results of the check on it (newest first).
+    async fn task_context(
+        &self,
+        check_id: i64,
+        entity: &str,
+        alert_ids: &[i64],
+        history: usize,
+    ) -> BusResult<(Vec<Vec<Downtime>>, Vec<CheckResult>)>;
+    /// Stores a result and the alerts' verdicts, and finishes `claim` in
+    /// the same step; returns what changed.
+    async fn record(
+        &self,
+        record: &CheckRecord,
+        claim: Option<&ClaimedTask>,
+    ) -> BusResult<Vec<AlertTransition>>;
     async fn publish_events(&self, events: &[AlertEvent]) -> BusResult<()>;
     /// A worker or scheduler reports that it lives and how many checks it ran.
     async fn heartbeat(&self, name: &str, checks_run: u64, now: f64) -> BusResult<()>;

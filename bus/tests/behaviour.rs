@@ -181,10 +181,16 @@ async fn alert_state_follows_zmon_and_keeps_the_start_time() {
             raised: is_raised.then(|| raised(ts)),
         }],
     };
-    let first = bus.record(&record(100.5, true)).await.expect("record");
+    let first = bus
+        .record(&record(100.5, true), None)
+        .await
+        .expect("record");
     assert!(first[0].entity_changed && first[0].alert_changed);
     assert_eq!(first[0].start_time, Some(100.5));
-    let second = bus.record(&record(160.25, true)).await.expect("record");
+    let second = bus
+        .record(&record(160.25, true), None)
+        .await
+        .expect("record");
     assert!(!second[0].entity_changed && !second[0].alert_changed);
     assert_eq!(second[0].start_time, Some(100.5), "start_time survives");
 
@@ -210,7 +216,10 @@ async fn alert_state_follows_zmon_and_keeps_the_start_time() {
         "newest first"
     );
 
-    let cleared = bus.record(&record(220.0, false)).await.expect("record");
+    let cleared = bus
+        .record(&record(220.0, false), None)
+        .await
+        .expect("record");
     assert!(cleared[0].entity_changed && cleared[0].alert_changed);
     assert!(bus.alert_states(&[70]).await.expect("states").is_empty());
     assert!(bus.raised_alert_ids().await.expect("ids").is_empty());
@@ -223,10 +232,13 @@ async fn alert_state_follows_zmon_and_keeps_the_start_time() {
     );
 
     for ts in 0..25 {
-        bus.record(&CheckRecord {
-            alerts: vec![],
-            ..record(300.0 + f64::from(ts), false)
-        })
+        bus.record(
+            &CheckRecord {
+                alerts: vec![],
+                ..record(300.0 + f64::from(ts), false)
+            },
+            None,
+        )
         .await
         .expect("record");
     }

@@ -29,6 +29,10 @@ pub struct Needs {
     /// Latest results of the alert's other entities (`entity_values`,
     /// `entity_results`); the number of results per entity.
     pub entity_results: Option<usize>,
+    /// The script reads `entity` (binding it costs a conversion).
+    pub entity: bool,
+    /// The script reads the `params` map.
+    pub params: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +79,8 @@ fn needs(rhai: &str) -> Needs {
     Needs {
         history,
         entity_results,
+        entity: rhai.contains("entity"),
+        params: rhai.contains("params"),
     }
 }
 
@@ -142,6 +148,8 @@ mod tests {
     #[test]
     fn knows_what_history_a_script_needs() {
         assert_eq!(compile("value > 1").expect("c").needs, Needs::default());
+        assert!(compile("entity['x'] > 1").expect("c").needs.entity);
+        assert!(compile("params['x'] > 1").expect("c").needs.params);
         assert!(
             compile("timeseries_avg('5m') > 1")
                 .expect("c")

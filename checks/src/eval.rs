@@ -10,6 +10,7 @@ use zmon_core::alert::{Parameter, ParameterType};
 use crate::builtins::truthy;
 use crate::compile::Compiled;
 use crate::context::{self, History, RunState};
+use crate::convert;
 use crate::engine::{self, TIMEOUT_TOKEN};
 
 /// Why a check or a condition did not produce a value.
@@ -38,16 +39,12 @@ fn explain(e: &EvalAltResult, timeout: Duration) -> RunError {
 }
 
 fn to_json(value: &Dynamic) -> Result<Value, RunError> {
-    rhai::serde::from_dynamic(value).map_err(|_| {
+    convert::to_json(value).ok_or_else(|| {
         RunError(format!(
             "the result is a {}, which has no JSON form (call one of its methods, e.g. .code())",
             value.type_name()
         ))
     })
-}
-
-fn to_dynamic(value: &Value) -> Result<Dynamic, RunError> {
-    rhai::serde::to_dynamic(value).map_err(|e| RunError(e.to_string()))
 }
 
 /// Runs a check command for one entity, bound as `entity`, and returns its
@@ -58,7 +55,7 @@ pub fn run_command(
     timeout: Duration,
 ) -> Result<Value, RunError> {
     let mut scope = Scope::new();
-    scope.push_constant("entity", to_dynamic(&Value::Object(entity.clone()))?);
+    scope.push_constant("entity", Dynamic::from_map(convert::map_to_rhai(entity)));
     let state = RunState {
         entity: entity.clone(),
         ..RunState::default()
@@ -128,6 +125,7 @@ fn parameter_value(name: &str, p: &Parameter) -> Result<Value, RunError> {
 fn bind_parameters(
     scope: &mut Scope,
     parameters: &BTreeMap<String, Parameter>,
+    with_map: bool,
 ) -> Result<Map<String, Value>, RunError> {
     let mut values = Map::new();
     for (name, p) in parameters {
@@ -137,10 +135,12 @@ fn bind_parameters(
             )));
         }
         let v = parameter_value(name, p)?;
-        scope.push_constant(name.as_str(), to_dynamic(&v)?);
+        scope.push_constant(name.as_str(), convert::to_dynamic(&v));
         values.insert(name.clone(), v);
     }
-    scope.push_constant("params", to_dynamic(&Value::Object(values.clone()))?);
+    if with_map {
+        scope.push_constant("params", Dynamic::from_map(convert::map_to_rhai(&values)));
+    }
     Ok(values)
 }
 
@@ -148,20 +148,19 @@ fn bind_parameters(
 /// error in the captures under `exception`, as ZMON does.
 pub fn evaluate_condition(compiled: &Compiled, input: ConditionInput<'_>) -> ConditionOutcome {
     let mut scope = Scope::new();
-    let parameters = match bind_parameters(&mut scope, input.parameters) {
+    let parameters = match bind_parameters(&mut scope, input.parameters, compiled.needs.params) {
         Ok(p) => p,
         Err(e) => return failed(Map::new(), e.0),
     };
-    let bound = to_dynamic(input.value)
-        .and_then(|v| Ok((v, to_dynamic(&Value::Object(input.entity.clone()))?)));
-    let (value, entity) = match bound {
-        Ok(pair) => pair,
-        Err(e) => return failed(parameters, e.0),
-    };
-    scope.push_constant("value", value);
-    scope.push_constant("entity", entity);
+    scope.push_constant("value", convert::to_dynamic(input.value));
+    if compiled.needs.entity {
+        scope.push_constant(
+            "entity",
+            Dynamic::from_map(convert::map_to_rhai(input.entity)),
+        );
+    }
     let state = RunState {
-        entity: input.entity.clone(),
+        entity: Map::new(),
         captures: Map::new(),
         history: input.history,
     };

@@ -11,6 +11,7 @@
 mod builtins;
 pub mod compile;
 mod context;
+mod convert;
 pub mod engine;
 mod eval;
 pub mod period;

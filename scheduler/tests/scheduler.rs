@@ -287,7 +287,7 @@ async fn state_of_removed_entities_is_cleaned_up() {
                 raised: None,
             }],
         };
-        w.bus.record(&record).await.expect("record");
+        w.bus.record(&record, None).await.expect("record");
     }
     let scheduler = w.scheduler("s1");
     tokio::time::sleep(Duration::from_millis(500)).await;

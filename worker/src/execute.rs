@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use zmon_bus::{AlertTransition, AlertUpdate, Bus, BusError, CheckRecord};
+use zmon_bus::{AlertTransition, AlertUpdate, Bus, BusError, CheckRecord, ClaimedTask};
 use zmon_checks::{
-    ConditionInput, ConditionOutcome, History, Period, evaluate_condition, run_command,
+    Compiled, ConditionInput, ConditionOutcome, History, Period, evaluate_condition, run_command,
 };
 use zmon_core::downtime::Downtime;
 use zmon_core::event::{AlertEvent, AlertEventKind};
@@ -62,162 +62,152 @@ struct Verdict {
     in_period: bool,
 }
 
+/// Everything a task run produced before it is recorded.
+struct Run {
+    result: CheckResult,
+    failed: Option<String>,
+    verdicts: Vec<Verdict>,
+}
+
 impl Executor {
-    pub async fn execute(&self, task: Task) -> Result<Outcome, BusError> {
+    /// Runs a task. Returns the outcome and whether `claim` was finished
+    /// along with the record (otherwise the caller acknowledges it).
+    pub async fn execute(
+        &self,
+        task: Task,
+        claim: &ClaimedTask,
+    ) -> Result<(Outcome, bool), BusError> {
         if task.is_expired_at(now(self.clock.as_ref())) {
             tracing::debug!(task = %task.id, "dropping an expired task");
-            return Ok(Outcome::Expired);
+            return Ok((Outcome::Expired, false));
         }
         let entity_id = task.entity_id().to_string();
-        let (result, failed) = self.run_check(&task).await;
-        let history = self.history(&task, &result).await?;
-        let verdicts = self
-            .evaluate(&task, &result, failed.as_deref(), history)
-            .await;
-        let outcome = if failed.is_some() {
+        let compiled: Vec<Result<Arc<Compiled>, String>> = task
+            .alerts
+            .iter()
+            .map(|a| self.scripts.get(&a.condition))
+            .collect();
+        let scheduled = task.kind == TaskKind::CheckAndNotify;
+        let wants_history = scheduled && compiled.iter().flatten().any(|c| c.needs.history);
+        // Downtimes and history in one round trip, before the check runs.
+        let (downtimes, previous) = if scheduled && (!task.alerts.is_empty() || wants_history) {
+            let ids: Vec<i64> = task.alerts.iter().map(|a| a.id).collect();
+            let depth = if wants_history { HISTORY - 1 } else { 0 };
+            self.bus
+                .task_context(task.check.check_id, &entity_id, &ids, depth)
+                .await?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut entity_results = Vec::with_capacity(task.alerts.len());
+        for (alert, c) in task.alerts.iter().zip(&compiled) {
+            let wanted = c.as_ref().ok().and_then(|c| c.needs.entity_results);
+            entity_results.push(match wanted {
+                Some(count) => Arc::new(
+                    self.bus
+                        .evaluated_entity_results(alert.id, task.check.check_id, count)
+                        .await?,
+                ),
+                None => Arc::default(),
+            });
+        }
+        let run = self.run(&task, compiled, previous, entity_results).await;
+        let outcome = if run.failed.is_some() {
             Outcome::CheckError
         } else {
             Outcome::Ok
         };
-        if task.kind == TaskKind::TrialRun {
-            self.record_trial(&task, &entity_id, &result, failed, verdicts)
+        if scheduled {
+            self.record(&task, &entity_id, run, &downtimes, claim)
                 .await?;
+            Ok((outcome, true))
         } else {
-            self.record(&task, &entity_id, result, verdicts).await?;
+            self.record_trial(&task, &entity_id, run).await?;
+            Ok((outcome, false))
         }
-        Ok(outcome)
     }
 
-    /// Runs the command on a blocking thread; an error becomes the value,
-    /// marked with `exc`, as in ZMON.
-    async fn run_check(&self, task: &Task) -> (CheckResult, Option<String>) {
-        let ts = now(self.clock.as_ref());
-        let started = Instant::now();
-        let timeout = Duration::from_secs_f64(task.timeout.clamp(0.1, 3600.0));
-        let outcome = match self.scripts.get(&task.check.command) {
-            Err(e) => Err(e),
-            Ok(compiled) => {
-                let entity = task.check.entity.clone();
-                tokio::task::spawn_blocking(move || {
-                    run_command(&compiled, &entity, timeout).map_err(|e| e.0)
-                })
-                .await
-                .unwrap_or_else(|e| Err(format!("the check crashed: {e}")))
-            }
-        };
-        let td = started.elapsed().as_secs_f64();
-        let (value, failed) = match outcome {
-            Ok(v) => (v, None),
-            Err(e) => (Value::String(e.clone()), Some(e)),
-        };
-        let result = CheckResult {
-            ts,
-            td,
-            value,
-            worker: self.worker.clone(),
-            exc: failed.as_ref().map(|_| Value::from(1)),
-        };
-        (result, failed)
-    }
-
-    /// Loads what the conditions look back on, only if they do.
-    async fn history(&self, task: &Task, current: &CheckResult) -> Result<Vec<History>, BusError> {
-        let mut out = Vec::with_capacity(task.alerts.len());
-        let mut previous: Option<Arc<Vec<CheckResult>>> = None;
-        for alert in &task.alerts {
-            let Ok(compiled) = self.scripts.get(&alert.condition) else {
-                out.push(History::default());
-                continue;
-            };
-            let mut history = History::default();
-            if compiled.needs.history {
-                if previous.is_none() && task.kind == TaskKind::CheckAndNotify {
-                    let mut results = vec![current.clone()];
-                    results.extend(
-                        self.bus
-                            .recent_results(task.check.check_id, task.entity_id(), HISTORY - 1)
-                            .await?,
-                    );
-                    previous = Some(Arc::new(results));
-                }
-                history.results = previous
-                    .clone()
-                    .unwrap_or_else(|| Arc::new(vec![current.clone()]));
-            }
-            if let Some(count) = compiled.needs.entity_results {
-                let results = self
-                    .bus
-                    .evaluated_entity_results(alert.id, task.check.check_id, count)
-                    .await?;
-                history.entity_results = Arc::new(results);
-            }
-            out.push(history);
-        }
-        Ok(out)
-    }
-
-    /// Evaluates every alert of the task on one blocking thread.
-    async fn evaluate(
+    /// Runs the command, then the conditions, on one blocking thread. A
+    /// failed command raises every alert with its error (ZMON's rule).
+    async fn run(
         &self,
         task: &Task,
-        result: &CheckResult,
-        failed: Option<&str>,
-        histories: Vec<History>,
-    ) -> Vec<Verdict> {
+        compiled: Vec<Result<Arc<Compiled>, String>>,
+        previous: Vec<CheckResult>,
+        entity_results: Vec<Arc<Vec<(String, Vec<CheckResult>)>>>,
+    ) -> Run {
+        let command = self.scripts.get(&task.check.command);
+        let task = task.clone();
+        let worker = self.worker.clone();
+        let clock = self.clock.clone();
         let alerts = task.alerts.clone();
-        let compiled: Vec<_> = alerts
-            .iter()
-            .map(|a| self.scripts.get(&a.condition))
-            .collect();
-        let entity = task.check.entity.clone();
-        let value = result.value.clone();
-        let failed = failed.map(str::to_string);
-        let at = self.clock.now();
-        let count = alerts.len();
-        let evaluated = tokio::task::spawn_blocking(move || {
-            alerts
+        let fallback_alerts = alerts.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let ts = now(clock.as_ref());
+            let started = Instant::now();
+            let timeout = Duration::from_secs_f64(task.timeout.clamp(0.1, 3600.0));
+            let outcome =
+                command.and_then(|c| run_command(&c, &task.check.entity, timeout).map_err(|e| e.0));
+            let (value, failed) = match outcome {
+                Ok(v) => (v, None),
+                Err(e) => (Value::String(e.clone()), Some(e)),
+            };
+            let result = CheckResult {
+                ts,
+                td: started.elapsed().as_secs_f64(),
+                value,
+                worker,
+                exc: failed.as_ref().map(|_| Value::from(1)),
+            };
+            let mut history = vec![result.clone()];
+            history.extend(previous);
+            let history = Arc::new(history);
+            let at = clock.now();
+            let verdicts = alerts
                 .iter()
                 .zip(compiled)
-                .zip(histories)
-                .map(|((alert, compiled), history)| {
-                    let (in_period, period_error) = match Period::parse(&alert.period) {
-                        Ok(p) => (p.holds_at(&at), None),
-                        Err(e) => (true, Some(format!("period: {e}"))),
-                    };
-                    let mut outcome = match (&failed, compiled) {
-                        (Some(error), _) => forced(alert, error),
-                        (None, Err(error)) => forced(alert, &error),
-                        (None, Ok(compiled)) => evaluate_condition(
-                            &compiled,
-                            ConditionInput {
-                                value: &value,
-                                entity: &entity,
-                                parameters: &alert.parameters,
-                                history,
-                                timeout: CONDITION_TIMEOUT,
-                            },
-                        ),
-                    };
-                    if let Some(e) = period_error {
-                        outcome
-                            .captures
-                            .insert("exception".into(), Value::String(e));
-                    }
-                    Verdict { outcome, in_period }
+                .zip(entity_results)
+                .map(|((alert, compiled), entity_results)| {
+                    verdict(
+                        alert,
+                        compiled,
+                        &failed,
+                        &result,
+                        &task,
+                        &history,
+                        entity_results,
+                        &at,
+                    )
                 })
-                .collect::<Vec<_>>()
+                .collect();
+            Run {
+                result,
+                failed,
+                verdicts,
+            }
         })
         .await;
-        evaluated.unwrap_or_else(|e| {
-            let error = format!("the evaluation crashed: {e}");
-            task.alerts
+        joined.unwrap_or_else(|e| {
+            let error = format!("the check crashed: {e}");
+            let result = CheckResult {
+                ts: now(self.clock.as_ref()),
+                td: 0.0,
+                value: Value::String(error.clone()),
+                worker: self.worker.clone(),
+                exc: Some(Value::from(1)),
+            };
+            let verdicts = fallback_alerts
                 .iter()
-                .take(count)
                 .map(|a| Verdict {
                     outcome: forced(a, &error),
                     in_period: true,
                 })
-                .collect()
+                .collect();
+            Run {
+                result,
+                failed: Some(error),
+                verdicts,
+            }
         })
     }
 
@@ -225,22 +215,14 @@ impl Executor {
         &self,
         task: &Task,
         entity_id: &str,
-        result: CheckResult,
-        verdicts: Vec<Verdict>,
+        run: Run,
+        downtimes: &[Vec<Downtime>],
+        claim: &ClaimedTask,
     ) -> Result<(), BusError> {
+        let result = run.result;
         let now = result.ts;
-        let downtimes = if task.alerts.is_empty() {
-            Vec::new()
-        } else {
-            let pairs: Vec<(i64, String)> = task
-                .alerts
-                .iter()
-                .map(|a| (a.id, entity_id.to_string()))
-                .collect();
-            self.bus.downtimes_for(&pairs).await?
-        };
-        let mut updates = Vec::with_capacity(verdicts.len());
-        for (i, (alert, verdict)) in task.alerts.iter().zip(&verdicts).enumerate() {
+        let mut updates = Vec::with_capacity(run.verdicts.len());
+        for (i, (alert, verdict)) in task.alerts.iter().zip(run.verdicts).enumerate() {
             let active: Vec<Value> = downtimes
                 .get(i)
                 .map(|list| {
@@ -262,47 +244,90 @@ impl Executor {
             });
             updates.push(AlertUpdate {
                 alert_id: alert.id,
-                captures: verdict.outcome.captures.clone(),
+                captures: verdict.outcome.captures,
                 raised,
             });
         }
         let record = CheckRecord {
             check_id: task.check.check_id,
             entity: entity_id.to_string(),
-            result: result.clone(),
+            result,
             alerts: updates,
         };
-        let transitions = self.bus.record(&record).await?;
-        let events = events(&transitions, &record, &result);
-        self.bus.publish_events(&events).await?;
+        let transitions = self.bus.record(&record, Some(claim)).await?;
+        let events = events(&transitions, &record);
+        if !events.is_empty() {
+            self.bus.publish_events(&events).await?;
+        }
         Ok(())
     }
 
-    async fn record_trial(
-        &self,
-        task: &Task,
-        entity_id: &str,
-        result: &CheckResult,
-        failed: Option<String>,
-        verdicts: Vec<Verdict>,
-    ) -> Result<(), BusError> {
+    async fn record_trial(&self, task: &Task, entity_id: &str, run: Run) -> Result<(), BusError> {
         let Some(id) = &task.trial_run else {
             return Ok(());
         };
-        let verdict = verdicts.into_iter().next();
+        let verdict = run.verdicts.into_iter().next();
         let trial = TrialResult {
             entity: entity_id.to_string(),
-            value: result.value.clone(),
+            value: run.result.value,
             captures: verdict
                 .as_ref()
                 .map(|v| v.outcome.captures.clone())
                 .unwrap_or_default(),
             is_alert: verdict.as_ref().is_some_and(|v| v.outcome.is_alert),
             in_period: verdict.as_ref().is_none_or(|v| v.in_period),
-            exc: failed.or_else(|| verdict.and_then(|v| v.outcome.error)),
+            exc: run.failed.or_else(|| verdict.and_then(|v| v.outcome.error)),
         };
         self.bus.record_trial_result(id, &trial, TRIAL_TTL).await
     }
+}
+
+/// One alert's verdict on the task's result.
+#[allow(clippy::too_many_arguments)]
+fn verdict(
+    alert: &TaskAlert,
+    compiled: Result<Arc<Compiled>, String>,
+    failed: &Option<String>,
+    result: &CheckResult,
+    task: &Task,
+    history: &Arc<Vec<CheckResult>>,
+    entity_results: Arc<Vec<(String, Vec<CheckResult>)>>,
+    at: &chrono::DateTime<chrono::Utc>,
+) -> Verdict {
+    let (in_period, period_error) = match Period::parse(&alert.period) {
+        Ok(p) => (p.holds_at(at), None),
+        Err(e) => (true, Some(format!("period: {e}"))),
+    };
+    let mut outcome = match (failed, compiled) {
+        (Some(error), _) => forced(alert, error),
+        (None, Err(error)) => forced(alert, &error),
+        (None, Ok(compiled)) => {
+            let history = History {
+                results: if compiled.needs.history {
+                    history.clone()
+                } else {
+                    Arc::default()
+                },
+                entity_results,
+            };
+            evaluate_condition(
+                &compiled,
+                ConditionInput {
+                    value: &result.value,
+                    entity: &task.check.entity,
+                    parameters: &alert.parameters,
+                    history,
+                    timeout: CONDITION_TIMEOUT,
+                },
+            )
+        }
+    };
+    if let Some(e) = period_error {
+        outcome
+            .captures
+            .insert("exception".into(), Value::String(e));
+    }
+    Verdict { outcome, in_period }
 }
 
 /// ZMON raises every alert of a failed check, with the error as capture.
@@ -324,11 +349,8 @@ fn downtime_json(d: &Downtime) -> Value {
 }
 
 /// The events that recorded transitions stand for.
-fn events(
-    transitions: &[AlertTransition],
-    record: &CheckRecord,
-    result: &CheckResult,
-) -> Vec<AlertEvent> {
+fn events(transitions: &[AlertTransition], record: &CheckRecord) -> Vec<AlertEvent> {
+    let result = &record.result;
     let mut out = Vec::new();
     for (t, update) in transitions.iter().zip(&record.alerts) {
         let started = update.raised.is_some();

@@ -14,7 +14,7 @@ use zmon_core::time::Clock;
 
 use crate::cache::ScriptCache;
 use crate::config::WorkerConfig;
-use crate::execute::Executor;
+use crate::execute::{Executor, Outcome};
 use crate::metrics::WorkerMetrics;
 
 /// How long one wait for a task lasts; it bounds how fast shutdown is seen.
@@ -204,20 +204,30 @@ async fn claim_loop(shared: Arc<Shared>, queue: String) {
     }
 }
 
+/// What became of a claimed task.
+enum Settle {
+    /// Done; the claim still has to be finished.
+    Ack,
+    /// Done, and the claim was finished with the record.
+    Finished,
+    /// Not done; hand it back for another try.
+    Release,
+}
+
 async fn handle(shared: &Shared, claimed: ClaimedTask) {
     shared.metrics.in_flight.inc();
-    let finished = match &claimed.task {
+    let settle = match &claimed.task {
         Err(e) => {
             tracing::warn!(queue = %claimed.queue, error = %e, "dropping an unreadable task");
             shared.metrics.count("invalid");
-            true
+            Settle::Ack
         }
         Ok(task) => {
             let started = std::time::Instant::now();
-            match shared.executor.execute(task.clone()).await {
-                Ok(outcome) => {
+            match shared.executor.execute(task.clone(), &claimed).await {
+                Ok((outcome, finished)) => {
                     shared.metrics.count(outcome.label());
-                    if outcome != crate::execute::Outcome::Expired {
+                    if outcome != Outcome::Expired {
                         shared.checks_run.fetch_add(1, Ordering::Relaxed);
                         shared
                             .metrics
@@ -228,20 +238,24 @@ async fn handle(shared: &Shared, claimed: ClaimedTask) {
                             .alerts_evaluated
                             .inc_by(task.alerts.len() as u64);
                     }
-                    true
+                    if finished {
+                        Settle::Finished
+                    } else {
+                        Settle::Ack
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(task = %task.id, error = %e, "could not record a task; handing it back");
                     shared.metrics.count("failed");
-                    false
+                    Settle::Release
                 }
             }
         }
     };
-    let settled = if finished {
-        shared.bus.ack(&claimed).await
-    } else {
-        shared.bus.release(&claimed).await
+    let settled = match settle {
+        Settle::Finished => Ok(()),
+        Settle::Ack => shared.bus.ack(&claimed).await,
+        Settle::Release => shared.bus.release(&claimed).await,
     };
     if let Err(e) = settled {
         tracing::warn!(error = %e, "could not settle a task; it returns to the queue when this worker's claim expires");

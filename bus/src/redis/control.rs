@@ -2,6 +2,7 @@
 //! leadership.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use ::redis::{AsyncCommands, Script};
@@ -11,7 +12,7 @@ use super::{RedisBus, parse_json, run_pipe};
 use crate::{BusResult, PlatformStatus, QueueStatus, WorkerStatus};
 
 /// Takes the lead if nobody has it, or keeps it if we have it.
-const LEAD: &str = r#"
+const LEAD_SOURCE: &str = r#"
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -20,10 +21,14 @@ end
 return 0
 "#;
 
-const RESIGN: &str = r#"
+const RESIGN_SOURCE: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 "#;
+
+// Scripts are hashed once; redis-rs hashes on every `Script::new`.
+static LEAD: LazyLock<Script> = LazyLock::new(|| Script::new(LEAD_SOURCE));
+static RESIGN: LazyLock<Script> = LazyLock::new(|| Script::new(RESIGN_SOURCE));
 
 pub(super) async fn heartbeat(
     bus: &RedisBus,
@@ -185,7 +190,7 @@ pub(super) async fn lead(
     ttl: Duration,
 ) -> BusResult<bool> {
     let mut conn = bus.conn().await?;
-    let led: i64 = Script::new(LEAD)
+    let led: i64 = LEAD
         .key(bus.keys.leader(role))
         .arg(holder)
         .arg(ttl.as_millis().max(1) as u64)
@@ -196,7 +201,7 @@ pub(super) async fn lead(
 
 pub(super) async fn resign(bus: &RedisBus, role: &str, holder: &str) -> BusResult<()> {
     let mut conn = bus.conn().await?;
-    let _: i64 = Script::new(RESIGN)
+    let _: i64 = RESIGN
         .key(bus.keys.leader(role))
         .arg(holder)
         .invoke_async(&mut conn)

@@ -5,6 +5,7 @@ mod events;
 mod queue;
 mod state;
 
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -24,6 +25,8 @@ pub struct RedisBus {
     client: ::redis::Client,
     connection: OnceCell<ConnectionManager>,
     keys: KeySpace,
+    /// The alert-state script is in Redis's script cache.
+    scripts_loaded: AtomicBool,
 }
 
 impl RedisBus {
@@ -34,6 +37,7 @@ impl RedisBus {
             client: ::redis::Client::open(url)?,
             connection: OnceCell::new(),
             keys,
+            scripts_loaded: AtomicBool::new(false),
         })
     }
 
@@ -160,12 +164,22 @@ impl Bus for RedisBus {
         state::evaluated_entity_results(self, alert_id, check_id, count).await
     }
 
-    async fn downtimes_for(&self, pairs: &[(i64, String)]) -> BusResult<Vec<Vec<Downtime>>> {
-        state::downtimes_for(self, pairs).await
+    async fn task_context(
+        &self,
+        check_id: i64,
+        entity: &str,
+        alert_ids: &[i64],
+        history: usize,
+    ) -> BusResult<(Vec<Vec<Downtime>>, Vec<CheckResult>)> {
+        state::task_context(self, check_id, entity, alert_ids, history).await
     }
 
-    async fn record(&self, record: &CheckRecord) -> BusResult<Vec<AlertTransition>> {
-        state::record(self, record).await
+    async fn record(
+        &self,
+        record: &CheckRecord,
+        claim: Option<&ClaimedTask>,
+    ) -> BusResult<Vec<AlertTransition>> {
+        state::record(self, record, claim).await
     }
 
     async fn publish_events(&self, events: &[AlertEvent]) -> BusResult<()> {

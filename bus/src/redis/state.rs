@@ -1,6 +1,8 @@
 //! Check results, alert state and the downtime mirror, with ZMON's keys.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+use std::sync::atomic::Ordering;
 
 use ::redis::{AsyncCommands, Script};
 use serde_json::{Map, Value};
@@ -9,7 +11,7 @@ use zmon_core::downtime::Downtime;
 use zmon_core::status::CheckResult;
 
 use super::{RedisBus, parse_json, run_pipe};
-use crate::{AlertTransition, BusResult, CheckRecord};
+use crate::{AlertTransition, BusError, BusResult, CheckRecord, ClaimedTask};
 
 /// Results kept per check and entity, as in ZMON.
 pub const RESULTS_KEPT: isize = 20;
@@ -21,7 +23,7 @@ pub const RESULTS_KEPT: isize = 20;
 ///
 /// KEYS: raised set, evaluated hash, state, global set, notifications.
 /// ARGV: entity, alert id, captures JSON, raised (1/0), state JSON, now.
-const RECORD_ALERT: &str = r#"
+const RECORD_ALERT_SOURCE: &str = r#"
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if ARGV[4] == '1' then
   local added = redis.call('SADD', KEYS[1], ARGV[1])
@@ -48,7 +50,7 @@ return {removed, global, ''}
 ///
 /// KEYS: raised set, evaluated hash, state, global set, notifications.
 /// ARGV: entity, alert id.
-const FORGET_ALERT: &str = r#"
+const FORGET_ALERT_SOURCE: &str = r#"
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[3], KEYS[5])
@@ -58,7 +60,7 @@ return 1
 
 /// Removes one downtime and drops the index entries it leaves empty, in one
 /// atomic step so that a concurrent add is never unindexed.
-const UNMIRROR: &str = r#"
+const UNMIRROR_SOURCE: &str = r#"
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('SREM', KEYS[4], ARGV[1])
 if redis.call('HLEN', KEYS[1]) == 0 then
@@ -69,6 +71,11 @@ if redis.call('HLEN', KEYS[1]) == 0 then
 end
 return 1
 "#;
+
+// Scripts are hashed once; redis-rs hashes on every `Script::new`.
+static RECORD_ALERT: LazyLock<Script> = LazyLock::new(|| Script::new(RECORD_ALERT_SOURCE));
+static FORGET_ALERT: LazyLock<Script> = LazyLock::new(|| Script::new(FORGET_ALERT_SOURCE));
+static UNMIRROR: LazyLock<Script> = LazyLock::new(|| Script::new(UNMIRROR_SOURCE));
 
 pub(super) async fn recent_results(
     bus: &RedisBus,
@@ -116,29 +123,47 @@ pub(super) async fn evaluated_entity_results(
         .collect())
 }
 
-pub(super) async fn downtimes_for(
+pub(super) async fn task_context(
     bus: &RedisBus,
-    pairs: &[(i64, String)],
-) -> BusResult<Vec<Vec<Downtime>>> {
+    check_id: i64,
+    entity: &str,
+    alert_ids: &[i64],
+    history: usize,
+) -> BusResult<(Vec<Vec<Downtime>>, Vec<CheckResult>)> {
     let mut conn = bus.conn().await?;
     let mut pipe = ::redis::pipe();
-    for (alert, entity) in pairs {
+    for alert in alert_ids {
         pipe.hvals(bus.keys.downtimes(*alert, entity));
     }
-    let raw: Vec<Vec<String>> = run_pipe(&pipe, &mut conn).await?;
-    Ok(pairs
+    let results_key = bus.keys.check_results(check_id, entity);
+    if history > 0 {
+        pipe.lrange(&results_key, 0, history as isize - 1);
+    }
+    let mut raw: Vec<Vec<String>> = run_pipe(&pipe, &mut conn).await?;
+    let previous = if history > 0 {
+        raw.pop().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let downtimes = alert_ids
         .iter()
         .zip(raw)
-        .map(|((alert, entity), values)| {
+        .map(|(alert, values)| {
             let key = bus.keys.downtimes(*alert, entity);
             values.iter().filter_map(|v| parse_json(&key, v)).collect()
         })
-        .collect())
+        .collect();
+    let results = previous
+        .iter()
+        .filter_map(|r| parse_json(&results_key, r))
+        .collect();
+    Ok((downtimes, results))
 }
 
 pub(super) async fn record(
     bus: &RedisBus,
     record: &CheckRecord,
+    claim: Option<&ClaimedTask>,
 ) -> BusResult<Vec<AlertTransition>> {
     let keys = &bus.keys;
     let mut conn = bus.conn().await?;
@@ -153,7 +178,7 @@ pub(super) async fn record(
         .sadd(keys.check_entities(record.check_id), &record.entity)
         .ignore();
     let now = format!("{:.6}", record.result.ts);
-    let script = Script::new(RECORD_ALERT);
+    let script: &Script = &RECORD_ALERT;
     for alert in &record.alerts {
         let state = match &alert.raised {
             Some(s) => state_without_start_time(s)?,
@@ -174,11 +199,30 @@ pub(super) async fn record(
             .arg(&now);
         pipe.invoke_script(&invocation);
     }
-    // Scripts are loaded on first use; a pipeline cannot do that itself.
-    if !record.alerts.is_empty() {
-        script.prepare_invoke().load_async(&mut conn).await?;
+    if let Some(claim) = claim {
+        pipe.lrem(
+            bus.keys.queue_processing(&claim.queue, &claim.consumer),
+            1,
+            &claim.receipt,
+        )
+        .ignore();
     }
-    let replies: Vec<(i64, i64, String)> = run_pipe(&pipe, &mut conn).await?;
+    // A pipeline cannot load a script itself: load it once, and again if
+    // Redis lost it (a restart), then retry. The retry may store the
+    // result a second time; after a restart that loses nothing.
+    if !record.alerts.is_empty() && !bus.scripts_loaded.load(Ordering::Relaxed) {
+        script.prepare_invoke().load_async(&mut conn).await?;
+        bus.scripts_loaded.store(true, Ordering::Relaxed);
+    }
+    let replies: Vec<(i64, i64, String)> = match run_pipe(&pipe, &mut conn).await {
+        Err(BusError::Redis(e))
+            if e.kind() == ::redis::ErrorKind::Server(::redis::ServerErrorKind::NoScript) =>
+        {
+            script.prepare_invoke().load_async(&mut conn).await?;
+            run_pipe(&pipe, &mut conn).await?
+        }
+        other => other?,
+    };
     Ok(record
         .alerts
         .iter()
@@ -224,7 +268,7 @@ pub(super) async fn forget_alert_entity(
 ) -> BusResult<()> {
     let keys = &bus.keys;
     let mut conn = bus.conn().await?;
-    let _: i64 = Script::new(FORGET_ALERT)
+    let _: i64 = FORGET_ALERT
         .key(keys.alert_raised_entities(alert_id))
         .key(keys.alert_evaluated_entities(alert_id))
         .key(keys.alert_state(alert_id, entity))
@@ -350,7 +394,7 @@ pub(super) async fn mirror_downtimes(bus: &RedisBus, downtimes: &[Downtime]) -> 
 pub(super) async fn unmirror_downtimes(bus: &RedisBus, downtimes: &[Downtime]) -> BusResult<()> {
     let keys = &bus.keys;
     let mut conn = bus.conn().await?;
-    let script = Script::new(UNMIRROR);
+    let script: &Script = &UNMIRROR;
     for d in downtimes {
         let _: i64 = script
             .key(keys.downtimes(d.alert_id, &d.entity))

@@ -8,14 +8,14 @@ use zmon_core::status::CheckResult;
 
 use super::python::truthy;
 use super::{FnResult, fail};
-use crate::context;
+use crate::{context, convert};
 
 fn to_dynamic(v: &Value) -> FnResult<Dynamic> {
-    rhai::serde::to_dynamic(v)
+    Ok(convert::to_dynamic(v))
 }
 
 fn to_json(v: &Dynamic) -> Value {
-    rhai::serde::from_dynamic(v).unwrap_or(Value::Null)
+    convert::to_json(v).unwrap_or(Value::Null)
 }
 
 fn record(name: String, value: &Dynamic) {

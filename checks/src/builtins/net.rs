@@ -129,7 +129,7 @@ impl HttpResponse {
     fn json(&mut self) -> FnResult<Dynamic> {
         let value: Value = serde_json::from_str(&self.body)
             .map_err(|e| format!("the response is not JSON: {e}"))?;
-        rhai::serde::to_dynamic(value)
+        Ok(crate::convert::to_dynamic(&value))
     }
 }
 
