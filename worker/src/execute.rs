@@ -62,6 +62,9 @@ struct Verdict {
     in_period: bool,
 }
 
+/// Latest results of the entities an alert was evaluated on.
+type EntityResults = Arc<Vec<(String, Vec<CheckResult>)>>;
+
 /// Everything a task run produced before it is recorded.
 struct Run {
     result: CheckResult,
@@ -134,7 +137,7 @@ impl Executor {
         task: &Task,
         compiled: Vec<Result<Arc<Compiled>, String>>,
         previous: Vec<CheckResult>,
-        entity_results: Vec<Arc<Vec<(String, Vec<CheckResult>)>>>,
+        entity_results: Vec<EntityResults>,
     ) -> Run {
         let command = self.scripts.get(&task.check.command);
         let task = task.clone();
@@ -291,7 +294,7 @@ fn verdict(
     result: &CheckResult,
     task: &Task,
     history: &Arc<Vec<CheckResult>>,
-    entity_results: Arc<Vec<(String, Vec<CheckResult>)>>,
+    entity_results: EntityResults,
     at: &chrono::DateTime<chrono::Utc>,
 ) -> Verdict {
     let (in_period, period_error) = match Period::parse(&alert.period) {
