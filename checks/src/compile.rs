@@ -11,6 +11,7 @@ use std::sync::Arc;
 use rhai::AST;
 
 use crate::engine;
+use crate::fast::{self, Fast};
 use crate::python;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,8 @@ pub struct Compiled {
     /// The Rhai source that runs.
     pub rhai: String,
     pub needs: Needs,
+    /// The direct form of a simple Python condition (see `fast`).
+    pub(crate) fast: Option<Arc<Fast>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +87,11 @@ fn needs(rhai: &str) -> Needs {
     }
 }
 
-fn compile_rhai(source: String, language: Language) -> Result<Compiled, CompileError> {
+fn compile_rhai(
+    source: String,
+    language: Language,
+    fast: Option<Fast>,
+) -> Result<Compiled, CompileError> {
     let ast = engine::shared()
         .compile(&source)
         .map_err(|e| CompileError(format!("{e}")))?;
@@ -93,6 +100,7 @@ fn compile_rhai(source: String, language: Language) -> Result<Compiled, CompileE
         ast: Arc::new(ast),
         language,
         rhai: source,
+        fast: fast.map(Arc::new),
     })
 }
 
@@ -101,13 +109,17 @@ pub fn compile(src: &str) -> Result<Compiled, CompileError> {
     if src.trim().is_empty() {
         return Err(CompileError("is empty".into()));
     }
-    match python::translate(src) {
-        Ok(rhai) => compile_rhai(rhai, Language::Python).map_err(|e| {
+    let parsed = python::parse(src).and_then(|expr| {
+        let rhai = python::emit(&expr)?;
+        Ok((rhai, fast::compile(&expr)))
+    });
+    match parsed {
+        Ok((rhai, fast)) => compile_rhai(rhai, Language::Python, fast).map_err(|e| {
             CompileError(format!(
                 "cannot be compiled after translation from Python: {e}"
             ))
         }),
-        Err(python_error) => match compile_rhai(src.to_string(), Language::Rhai) {
+        Err(python_error) => match compile_rhai(src.to_string(), Language::Rhai, None) {
             Ok(compiled) => Ok(compiled),
             Err(rhai_error) if looks_like_rhai(src) => {
                 Err(CompileError(format!("is not valid Rhai: {rhai_error}")))

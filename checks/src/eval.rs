@@ -10,8 +10,8 @@ use zmon_core::alert::{Parameter, ParameterType};
 use crate::builtins::truthy;
 use crate::compile::Compiled;
 use crate::context::{self, History, RunState};
-use crate::convert;
 use crate::engine::{self, TIMEOUT_TOKEN};
+use crate::{convert, fast};
 
 /// Why a check or a condition did not produce a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,10 +122,9 @@ fn parameter_value(name: &str, p: &Parameter) -> Result<Value, RunError> {
     })
 }
 
-fn bind_parameters(
-    scope: &mut Scope,
+/// The parameters' values, cast per their types, in name order.
+fn parameter_values(
     parameters: &BTreeMap<String, Parameter>,
-    with_map: bool,
 ) -> Result<Map<String, Value>, RunError> {
     let mut values = Map::new();
     for (name, p) in parameters {
@@ -134,12 +133,7 @@ fn bind_parameters(
                 "parameter name '{name}' clashes with a variable of the condition"
             )));
         }
-        let v = parameter_value(name, p)?;
-        scope.push_constant(name.as_str(), convert::to_dynamic(&v));
-        values.insert(name.clone(), v);
-    }
-    if with_map {
-        scope.push_constant("params", Dynamic::from_map(convert::map_to_rhai(&values)));
+        values.insert(name.clone(), parameter_value(name, p)?);
     }
     Ok(values)
 }
@@ -147,11 +141,31 @@ fn bind_parameters(
 /// Evaluates an alert condition. Any failure raises the alert, with the
 /// error in the captures under `exception`, as ZMON does.
 pub fn evaluate_condition(compiled: &Compiled, input: ConditionInput<'_>) -> ConditionOutcome {
-    let mut scope = Scope::new();
-    let parameters = match bind_parameters(&mut scope, input.parameters, compiled.needs.params) {
+    let parameters = match parameter_values(input.parameters) {
         Ok(p) => p,
         Err(e) => return failed(Map::new(), e.0),
     };
+    if let Some(fast) = &compiled.fast {
+        let mut captures = Map::new();
+        let mut env = fast::Env {
+            value: convert::to_dynamic(input.value),
+            entity: input.entity,
+            params: &parameters,
+            captures: &mut captures,
+        };
+        let result = fast::eval(fast, &mut env).map_err(|e| explain(&e, input.timeout));
+        return verdict(result, parameters, captures);
+    }
+    let mut scope = Scope::new();
+    for (name, v) in &parameters {
+        scope.push_constant(name.as_str(), convert::to_dynamic(v));
+    }
+    if compiled.needs.params {
+        scope.push_constant(
+            "params",
+            Dynamic::from_map(convert::map_to_rhai(&parameters)),
+        );
+    }
     scope.push_constant("value", convert::to_dynamic(input.value));
     if compiled.needs.entity {
         scope.push_constant(
@@ -167,8 +181,19 @@ pub fn evaluate_condition(compiled: &Compiled, input: ConditionInput<'_>) -> Con
     let (result, state) = context::scoped(state, input.timeout, || {
         engine::shared().eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)
     });
+    let result = result.map_err(|e| explain(&e, input.timeout));
+    verdict(result, parameters, state.captures)
+}
+
+/// Turns a condition's result into the verdict; captures list the
+/// parameters first, then what the condition captured.
+fn verdict(
+    result: Result<Dynamic, RunError>,
+    parameters: Map<String, Value>,
+    captured: Map<String, Value>,
+) -> ConditionOutcome {
     let mut captures = parameters;
-    captures.extend(state.captures);
+    captures.extend(captured);
     match result {
         Ok(v) if v.is_unit() => failed(captures, "the condition returned None".into()),
         Ok(v) => ConditionOutcome {
@@ -176,7 +201,7 @@ pub fn evaluate_condition(compiled: &Compiled, input: ConditionInput<'_>) -> Con
             captures,
             error: None,
         },
-        Err(e) => failed(captures, explain(&e, input.timeout).0),
+        Err(e) => failed(captures, e.0),
     }
 }
 

@@ -14,6 +14,7 @@ mod context;
 mod convert;
 pub mod engine;
 mod eval;
+mod fast;
 pub mod period;
 pub mod python;
 

@@ -2,7 +2,7 @@
 
 mod history;
 mod net;
-mod python;
+pub(crate) mod python;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Position};
 

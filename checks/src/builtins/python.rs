@@ -34,7 +34,7 @@ pub(crate) fn truthy(v: &Dynamic) -> bool {
     true
 }
 
-fn number(v: &Dynamic, what: &str) -> FnResult<FLOAT> {
+pub(crate) fn number(v: &Dynamic, what: &str) -> FnResult<FLOAT> {
     if let Ok(i) = v.as_int() {
         return Ok(i as FLOAT);
     }
@@ -47,12 +47,12 @@ fn number(v: &Dynamic, what: &str) -> FnResult<FLOAT> {
     fail(format!("{what} needs a number, not {}", v.type_name()))
 }
 
-fn is_number(v: &Dynamic) -> bool {
+pub(crate) fn is_number(v: &Dynamic) -> bool {
     v.is_int() || v.is_float()
 }
 
 /// Orders two values as Python does for numbers and for strings.
-fn compare(a: &Dynamic, b: &Dynamic) -> FnResult<Ordering> {
+pub(crate) fn compare(a: &Dynamic, b: &Dynamic) -> FnResult<Ordering> {
     if let (Ok(x), Ok(y)) = (a.as_int(), b.as_int()) {
         return Ok(x.cmp(&y));
     }
@@ -74,7 +74,7 @@ fn compare(a: &Dynamic, b: &Dynamic) -> FnResult<Ordering> {
 }
 
 /// Python's `==` for the JSON-like values conditions handle.
-fn equal(a: &Dynamic, b: &Dynamic) -> bool {
+pub(crate) fn equal(a: &Dynamic, b: &Dynamic) -> bool {
     if is_number(a) && is_number(b) {
         return compare(a, b).is_ok_and(|o| o == Ordering::Equal);
     }
@@ -99,7 +99,7 @@ fn equal(a: &Dynamic, b: &Dynamic) -> bool {
     false
 }
 
-fn items(v: &Dynamic, what: &str) -> FnResult<Array> {
+pub(crate) fn items(v: &Dynamic, what: &str) -> FnResult<Array> {
     if let Some(a) = v.read_lock::<Array>() {
         return Ok(a.clone());
     }
@@ -115,7 +115,7 @@ fn items(v: &Dynamic, what: &str) -> FnResult<Array> {
     ))
 }
 
-fn py_str(v: &Dynamic) -> String {
+pub(crate) fn py_str(v: &Dynamic) -> String {
     if v.is_unit() {
         return "None".into();
     }
@@ -128,7 +128,7 @@ fn py_str(v: &Dynamic) -> String {
     v.to_string()
 }
 
-fn py_int(v: Dynamic) -> FnResult<INT> {
+pub(crate) fn py_int(v: Dynamic) -> FnResult<INT> {
     if let Ok(i) = v.as_int() {
         return Ok(i);
     }
@@ -150,7 +150,7 @@ fn py_int(v: Dynamic) -> FnResult<INT> {
     fail(format!("int() cannot convert {}", v.type_name()))
 }
 
-fn py_float(v: Dynamic) -> FnResult<FLOAT> {
+pub(crate) fn py_float(v: Dynamic) -> FnResult<FLOAT> {
     if let Some(s) = v.read_lock::<ImmutableString>() {
         return match s.trim().to_ascii_lowercase().as_str() {
             "nan" => Ok(FLOAT::NAN),
@@ -164,7 +164,7 @@ fn py_float(v: Dynamic) -> FnResult<FLOAT> {
     number(&v, "float()")
 }
 
-fn py_len(v: Dynamic) -> FnResult<INT> {
+pub(crate) fn py_len(v: Dynamic) -> FnResult<INT> {
     if let Some(s) = v.read_lock::<ImmutableString>() {
         return Ok(s.chars().count() as INT);
     }
@@ -180,7 +180,7 @@ fn py_len(v: Dynamic) -> FnResult<INT> {
     ))
 }
 
-fn extreme(v: Dynamic, want: Ordering, what: &str) -> FnResult<Dynamic> {
+pub(crate) fn extreme(v: Dynamic, want: Ordering, what: &str) -> FnResult<Dynamic> {
     let list = items(&v, what)?;
     let mut best: Option<Dynamic> = None;
     for item in list {
@@ -198,7 +198,7 @@ fn extreme(v: Dynamic, want: Ordering, what: &str) -> FnResult<Dynamic> {
     best.map_or_else(|| fail(format!("{what} of an empty sequence")), Ok)
 }
 
-fn sum(v: Dynamic) -> FnResult<Dynamic> {
+pub(crate) fn sum(v: Dynamic) -> FnResult<Dynamic> {
     let list = items(&v, "sum()")?;
     if list.iter().all(|x| x.is_int()) {
         let mut total: INT = 0;
@@ -214,7 +214,91 @@ fn sum(v: Dynamic) -> FnResult<Dynamic> {
     Ok(Dynamic::from(total))
 }
 
-fn round(v: Dynamic, digits: Dynamic) -> FnResult<Dynamic> {
+pub(crate) fn avg(v: Dynamic) -> FnResult<Dynamic> {
+    let list = items(&v, "avg()")?;
+    if list.is_empty() {
+        return Ok(Dynamic::UNIT);
+    }
+    let total = number(&sum(Dynamic::from(list.clone()))?, "avg()")?;
+    Ok(Dynamic::from(total / list.len() as FLOAT))
+}
+
+pub(crate) fn sorted(v: Dynamic) -> FnResult<Array> {
+    let mut list = items(&v, "sorted()")?;
+    let mut error = None;
+    list.sort_by(|a, b| {
+        compare(a, b).unwrap_or_else(|e| {
+            error.get_or_insert(e);
+            Ordering::Equal
+        })
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(list),
+    }
+}
+
+/// `+` as Python has it for the values conditions handle.
+pub(crate) fn add(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
+    if let (Ok(x), Ok(y)) = (a.as_int(), b.as_int()) {
+        return Ok(x
+            .checked_add(y)
+            .map_or_else(|| Dynamic::from(x as FLOAT + y as FLOAT), Dynamic::from));
+    }
+    if is_number(&a) && is_number(&b) {
+        return Ok(Dynamic::from(number(&a, "+")? + number(&b, "+")?));
+    }
+    if let (Some(x), Some(y)) = (
+        a.read_lock::<ImmutableString>(),
+        b.read_lock::<ImmutableString>(),
+    ) {
+        return Ok(Dynamic::from(format!("{}{}", x.as_str(), y.as_str())));
+    }
+    if let (Some(x), Some(y)) = (a.read_lock::<Array>(), b.read_lock::<Array>()) {
+        let mut joined = x.clone();
+        joined.extend(y.iter().cloned());
+        return Ok(Dynamic::from_array(joined));
+    }
+    fail(format!(
+        "unsupported operand types for +: {} and {}",
+        a.type_name(),
+        b.type_name()
+    ))
+}
+
+pub(crate) fn sub(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
+    if let (Ok(x), Ok(y)) = (a.as_int(), b.as_int()) {
+        return Ok(x
+            .checked_sub(y)
+            .map_or_else(|| Dynamic::from(x as FLOAT - y as FLOAT), Dynamic::from));
+    }
+    Ok(Dynamic::from(number(&a, "-")? - number(&b, "-")?))
+}
+
+pub(crate) fn mul(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
+    if let (Ok(x), Ok(y)) = (a.as_int(), b.as_int()) {
+        return Ok(x
+            .checked_mul(y)
+            .map_or_else(|| Dynamic::from(x as FLOAT * y as FLOAT), Dynamic::from));
+    }
+    Ok(Dynamic::from(number(&a, "*")? * number(&b, "*")?))
+}
+
+pub(crate) fn neg(a: Dynamic) -> FnResult<Dynamic> {
+    if let Ok(x) = a.as_int() {
+        return Ok(Dynamic::from(x.saturating_neg()));
+    }
+    Ok(Dynamic::from(-number(&a, "unary -")?))
+}
+
+pub(crate) fn abs(v: Dynamic) -> FnResult<Dynamic> {
+    if let Ok(i) = v.as_int() {
+        return Ok(Dynamic::from(i.saturating_abs()));
+    }
+    Ok(Dynamic::from(number(&v, "abs()")?.abs()))
+}
+
+pub(crate) fn round(v: Dynamic, digits: Dynamic) -> FnResult<Dynamic> {
     let x = number(&v, "round()")?;
     if digits.is_unit() {
         let r = x.round();
@@ -230,7 +314,7 @@ fn round(v: Dynamic, digits: Dynamic) -> FnResult<Dynamic> {
     Ok(Dynamic::from((x * factor).round() / factor))
 }
 
-fn div(a: Dynamic, b: Dynamic) -> FnResult<FLOAT> {
+pub(crate) fn div(a: Dynamic, b: Dynamic) -> FnResult<FLOAT> {
     let (x, y) = (number(&a, "/")?, number(&b, "/")?);
     if y == 0.0 {
         return fail("division by zero");
@@ -238,7 +322,7 @@ fn div(a: Dynamic, b: Dynamic) -> FnResult<FLOAT> {
     Ok(x / y)
 }
 
-fn floordiv(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
+pub(crate) fn floordiv(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
     if let (Ok(x), Ok(y)) = (a.as_int(), b.as_int()) {
         if y == 0 {
             return fail("integer division by zero");
@@ -254,7 +338,7 @@ fn floordiv(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
     Ok(Dynamic::from(div(a, b)?.floor()))
 }
 
-fn modulo(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
+pub(crate) fn modulo(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
     if let (Ok(x), Ok(y)) = (a.as_int(), b.as_int()) {
         if y == 0 {
             return fail("modulo by zero");
@@ -278,7 +362,7 @@ fn modulo(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
     }))
 }
 
-fn power(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
+pub(crate) fn power(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
     if let (Ok(x), Ok(y)) = (a.as_int(), b.as_int())
         && (0..=u32::MAX as INT).contains(&y)
         && let Some(p) = x.checked_pow(y as u32)
@@ -288,7 +372,7 @@ fn power(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
     Ok(Dynamic::from(number(&a, "**")?.powf(number(&b, "**")?)))
 }
 
-fn contains(item: Dynamic, container: Dynamic) -> FnResult<bool> {
+pub(crate) fn contains(item: Dynamic, container: Dynamic) -> FnResult<bool> {
     if let Some(s) = container.read_lock::<ImmutableString>() {
         return match item.read_lock::<ImmutableString>() {
             Some(needle) => Ok(s.contains(needle.as_str())),
@@ -313,7 +397,7 @@ fn contains(item: Dynamic, container: Dynamic) -> FnResult<bool> {
 }
 
 /// `container[index]` with Python's errors for missing keys and indexes.
-fn index(container: Dynamic, key: Dynamic) -> FnResult<Dynamic> {
+pub(crate) fn index(container: Dynamic, key: Dynamic) -> FnResult<Dynamic> {
     if let Some(m) = container.read_lock::<Map>() {
         let Some(k) = key.read_lock::<ImmutableString>() else {
             return fail(format!("dict keys are strings, not {}", key.type_name()));
@@ -366,40 +450,15 @@ pub(super) fn register(engine: &mut Engine) {
         .register_fn("py_float", py_float)
         .register_fn("py_str", |v: Dynamic| py_str(&v))
         .register_fn("py_len", py_len)
-        .register_fn("py_abs", |v: Dynamic| -> FnResult<Dynamic> {
-            if let Ok(i) = v.as_int() {
-                return Ok(Dynamic::from(i.saturating_abs()));
-            }
-            Ok(Dynamic::from(number(&v, "abs()")?.abs()))
-        })
+        .register_fn("py_abs", abs)
         .register_fn("py_min", |v: Dynamic| extreme(v, Ordering::Less, "min()"))
         .register_fn("py_max", |v: Dynamic| {
             extreme(v, Ordering::Greater, "max()")
         })
         .register_fn("py_round", round)
         .register_fn("py_sum", sum)
-        .register_fn("py_avg", |v: Dynamic| -> FnResult<Dynamic> {
-            let list = items(&v, "avg()")?;
-            if list.is_empty() {
-                return Ok(Dynamic::UNIT);
-            }
-            let total = number(&sum(Dynamic::from(list.clone()))?, "avg()")?;
-            Ok(Dynamic::from(total / list.len() as FLOAT))
-        })
-        .register_fn("py_sorted", |v: Dynamic| -> FnResult<Array> {
-            let mut list = items(&v, "sorted()")?;
-            let mut error = None;
-            list.sort_by(|a, b| {
-                compare(a, b).unwrap_or_else(|e| {
-                    error.get_or_insert(e);
-                    Ordering::Equal
-                })
-            });
-            match error {
-                Some(e) => Err(e),
-                None => Ok(list),
-            }
-        })
+        .register_fn("py_avg", avg)
+        .register_fn("py_sorted", sorted)
         .register_fn("py_list", |v: Dynamic| items(&v, "list()"))
         .register_fn("py_empty", |v: Dynamic| !truthy(&v))
         .register_fn("py_any", |v: Dynamic| -> FnResult<bool> {
@@ -408,6 +467,10 @@ pub(super) fn register(engine: &mut Engine) {
         .register_fn("py_all", |v: Dynamic| -> FnResult<bool> {
             Ok(items(&v, "all()")?.iter().all(truthy))
         })
+        .register_fn("py_add", add)
+        .register_fn("py_sub", sub)
+        .register_fn("py_mul", mul)
+        .register_fn("py_neg", neg)
         .register_fn("py_div", div)
         .register_fn("py_floordiv", floordiv)
         .register_fn("py_mod", modulo)

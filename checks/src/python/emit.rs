@@ -284,14 +284,14 @@ fn code(expr: &Expr, column: usize) -> Result<Code, TranslateError> {
             }
             Code::value(format!("#{{{}}}", parts.join(", ")))
         }
-        Expr::Neg(inner) => Code::value(format!("(-{})", code(inner, column)?.text)),
+        Expr::Neg(inner) => Code::value(format!("py_neg({})", code(inner, column)?.text)),
         Expr::Not(inner) => Code::boolean(format!("!({})", code(inner, column)?.truthy())),
         Expr::Binary(op, l, r) => {
             let (l, r) = (code(l, column)?.text, code(r, column)?.text);
             Code::value(match op {
-                BinOp::Add => format!("({l} + {r})"),
-                BinOp::Sub => format!("({l} - {r})"),
-                BinOp::Mul => format!("({l} * {r})"),
+                BinOp::Add => format!("py_add({l}, {r})"),
+                BinOp::Sub => format!("py_sub({l}, {r})"),
+                BinOp::Mul => format!("py_mul({l}, {r})"),
                 BinOp::Div => format!("py_div({l}, {r})"),
                 BinOp::FloorDiv => format!("py_floordiv({l}, {r})"),
                 BinOp::Mod => format!("py_mod({l}, {r})"),

@@ -17,11 +17,12 @@
 
 mod emit;
 mod lexer;
-mod parser;
+pub(crate) mod parser;
 
 use std::fmt;
 
 pub use emit::rhai_string;
+pub(crate) use parser::Expr;
 
 /// Why a text is not a translatable Python expression, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,15 @@ fn needs_value_prefix(src: &str) -> bool {
 
 /// Translates one Python expression to Rhai source.
 pub fn translate(src: &str) -> Result<String, TranslateError> {
+    emit(&parse(src)?)
+}
+
+pub(crate) fn emit(expr: &Expr) -> Result<String, TranslateError> {
+    emit::emit(expr, 1)
+}
+
+/// Parses one Python expression; errors point into the text as written.
+pub(crate) fn parse(src: &str) -> Result<Expr, TranslateError> {
     let prefixed = needs_value_prefix(src);
     let text = if prefixed {
         format!("{VALUE_PREFIX}{}", src.trim_start())
@@ -76,8 +86,7 @@ pub fn translate(src: &str) -> Result<String, TranslateError> {
         message: e.message,
     };
     let tokens = lexer::tokenize(&text).map_err(unshift)?;
-    let expr = parser::Parser::new(tokens).parse_all().map_err(unshift)?;
-    emit::emit(&expr, 1).map_err(unshift)
+    parser::Parser::new(tokens).parse_all().map_err(unshift)
 }
 
 #[cfg(test)]
@@ -120,15 +129,18 @@ mod tests {
         ("value // 2", "py_floordiv(value, 2)"),
         ("value % 7", "py_mod(value, 7)"),
         ("2 ** 10", "py_pow(2, 10)"),
-        ("-value + 3", "((-value) + 3)"),
-        ("value - -3", "(value - (-3))"),
+        ("-value + 3", "py_add(py_neg(value), 3)"),
+        ("value - -3", "py_sub(value, (-3))"),
         ("len(value) > 0", "(py_len(value) > 0)"),
-        ("abs(value - 10) < 0.5", "(py_abs((value - 10)) < 0.5)"),
+        ("abs(value - 10) < 0.5", "(py_abs(py_sub(value, 10)) < 0.5)"),
         ("max(value) > 3", "(py_max(value) > 3)"),
         ("min(a, b, 3)", "py_min([a, b, 3])"),
         ("round(value, 2)", "py_round(value, 2)"),
         ("round(value)", "py_round(value, ())"),
-        ("int(value) + int('3')", "(py_int(value) + py_int(\"3\"))"),
+        (
+            "int(value) + int('3')",
+            "py_add(py_int(value), py_int(\"3\"))",
+        ),
         ("str(value) == '3'", "(py_str(value) == \"3\")"),
         ("bool(value)", "py_truthy(value)"),
         (
@@ -172,9 +184,9 @@ mod tests {
             "py_in(\"down\", value.py_lower())",
         ),
         ("value.startswith('x')", "value.py_startswith(\"x\")"),
-        ("'a\\nb' + \"c\\\"d\"", "(\"a\\nb\" + \"c\\\"d\")"),
+        ("'a\\nb' + \"c\\\"d\"", "py_add(\"a\\nb\", \"c\\\"d\")"),
         ("1e3", "1000.0"),
-        ("0x10 + 1L", "(16 + 1)"),
+        ("0x10 + 1L", "py_add(16, 1)"),
         ("len([]) == 0", "(py_len([]) == 0)"),
         ("()", "[]"),
         ("(1, 2)", "[1, 2]"),
@@ -192,7 +204,7 @@ mod tests {
             "sum(value) / len(value) > 3",
             "(py_div(py_sum(value), py_len(value)) > 3)",
         ),
-        ("3 * 4", "(3 * 4)"),
+        ("3 * 4", "py_mul(3, 4)"),
         ("entity.load", "entity.load"),
         (
             "any(v > 1 for v in value)",
