@@ -1,9 +1,11 @@
 //! When each check runs next.
 //!
-//! Each check runs at a fixed rate. A check seen for the first time starts
-//! at a random offset within its interval, so a thousand checks added at
-//! once do not all fire in the same second. A reload keeps the phase of
-//! unchanged checks; a changed interval runs the check at once.
+//! Each check runs at a fixed rate. The checks of the first plan (a
+//! scheduler starting, or taking over as leader) start at random offsets
+//! within their intervals, so thousands of checks do not all fire in the
+//! same second. A check added later runs at once, as in ZMON, so whoever
+//! just saved it sees a result. A reload keeps the phase of unchanged
+//! checks; a changed interval runs the check at once.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,7 @@ struct Slot {
 #[derive(Debug, Default)]
 pub struct Schedule {
     slots: BTreeMap<i64, Slot>,
+    started: bool,
 }
 
 impl Schedule {
@@ -30,6 +33,7 @@ impl Schedule {
             let slot = match self.slots.get(&id) {
                 Some(s) if s.interval == interval => *s,
                 Some(_) => Slot { interval, due: now },
+                None if self.started => Slot { interval, due: now },
                 None => Slot {
                     interval,
                     due: now + rng.random_range(0.0..interval),
@@ -38,6 +42,7 @@ impl Schedule {
             next.insert(id, slot);
         }
         self.slots = next;
+        self.started = true;
     }
 
     /// Checks due at `now`; each is moved to its next run. A check that fell
@@ -83,7 +88,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn new_checks_start_within_their_first_interval_then_run_at_a_fixed_rate() {
+    fn first_checks_start_within_their_first_interval_then_run_at_a_fixed_rate() {
         let mut s = Schedule::default();
         s.update([(1, 60)], 1000.0);
         let first = s.next_due().expect("scheduled");
@@ -102,6 +107,7 @@ mod tests {
         s.update([(1, 60), (2, 30), (3, 10)], 1005.0);
         assert_eq!(s.slots[&1].due, due_1, "unchanged");
         assert_eq!(s.slots[&2].due, 1005.0, "interval changed: now");
+        assert_eq!(s.slots[&3].due, 1005.0, "added after the start: now");
         s.update([(3, 10)], 1006.0);
         assert_eq!(s.len(), 1, "removed checks are forgotten");
     }

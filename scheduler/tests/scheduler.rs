@@ -205,6 +205,27 @@ async fn changes_are_picked_up_without_waiting_for_the_reload() {
 }
 
 #[tokio::test]
+async fn a_check_saved_while_running_runs_at_once() {
+    let w = World::new().await;
+    w.entity(json!({"id": "h1", "type": "host"})).await;
+    let scheduler = w.scheduler("s1");
+    // Once the first plan (without checks) is loaded, a daily check added
+    // must not wait for a random point in its day.
+    let metrics = scheduler.metrics();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while metrics.reloads.get() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no plan loaded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let check = w.check(86_400).await;
+    w.alert(check, json!({})).await;
+    let task = w.wait_for_task("h1").await;
+    assert_eq!(task.check.check_id, check);
+    scheduler.stopper().stop();
+    scheduler.run().await;
+}
+
+#[tokio::test]
 async fn instant_evaluation_runs_a_check_now() {
     let w = World::new().await;
     w.entity(json!({"id": "h1", "type": "host"})).await;
