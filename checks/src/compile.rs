@@ -59,10 +59,18 @@ impl fmt::Display for CompileError {
 impl std::error::Error for CompileError {}
 
 /// Hints that the author wrote Rhai rather than Python.
+/// Whether text that is not valid Python was meant as Rhai. Without one of
+/// these marks it is taken as mistyped Python (`value = 3`), since a
+/// ZMON user writes Python, and Rhai would accept some typos and fail
+/// on every run instead.
 fn looks_like_rhai(src: &str) -> bool {
-    ["&&", "||", "let ", ";", "#{", "fn ", "=>"]
-        .iter()
-        .any(|t| src.contains(t))
+    const MARKS: &[&str] = &[
+        "&&", "||", "let ", ";", "{", "fn ", "=>", "??", "?.", "?[", "`",
+    ];
+    let negation = src
+        .char_indices()
+        .any(|(i, c)| c == '!' && !src[i + 1..].starts_with('='));
+    negation || MARKS.iter().any(|t| src.contains(t))
 }
 
 fn needs(rhai: &str) -> Needs {
@@ -119,15 +127,11 @@ pub fn compile(src: &str) -> Result<Compiled, CompileError> {
                 "cannot be compiled after translation from Python: {e}"
             ))
         }),
-        Err(python_error) => match compile_rhai(src.to_string(), Language::Rhai, None) {
-            Ok(compiled) => Ok(compiled),
-            Err(rhai_error) if looks_like_rhai(src) => {
-                Err(CompileError(format!("is not valid Rhai: {rhai_error}")))
-            }
-            Err(_) => Err(CompileError(format!(
-                "is not valid (Python subset) {python_error}"
-            ))),
-        },
+        Err(python_error) if !looks_like_rhai(src) => Err(CompileError(format!(
+            "is not valid (Python subset) {python_error}"
+        ))),
+        Err(_) => compile_rhai(src.to_string(), Language::Rhai, None)
+            .map_err(|e| CompileError(format!("is not valid Rhai: {e}"))),
     }
 }
 

@@ -29,6 +29,9 @@ fn explain(e: &EvalAltResult, timeout: Duration) -> RunError {
         EvalAltResult::ErrorStackOverflow(_) => "stopped: calls nested too deeply".into(),
         EvalAltResult::ErrorDataTooLarge(what, _) => format!("stopped: {what} is too large"),
         EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+        EvalAltResult::ErrorFunctionNotFound(signature, _) if signature.starts_with("py_") => {
+            python_signature(signature)
+        }
         EvalAltResult::ErrorInFunctionCall(name, _, inner, _) if !name.starts_with("py_") => {
             format!("in {name}(): {}", explain(inner, timeout))
         }
@@ -36,6 +39,28 @@ fn explain(e: &EvalAltResult, timeout: Duration) -> RunError {
         other => other.to_string(),
     };
     RunError(text)
+}
+
+/// `py_upper (i64)`, a translated Python call that does not fit its
+/// arguments, told in Python's words: `upper() does not take (int)`.
+fn python_signature(signature: &str) -> String {
+    let (name, args) = signature.split_once(' ').unwrap_or((signature, "()"));
+    let name = name.trim_start_matches("py_");
+    let types: Vec<&str> = args
+        .trim_matches(|c| c == '(' || c == ')')
+        .split(", ")
+        .filter(|t| !t.is_empty())
+        .map(|t| match t {
+            "i64" => "int",
+            "f64" => "float",
+            "string" | "char" => "str",
+            "array" => "list",
+            "map" => "dict",
+            "()" => "None",
+            other => other,
+        })
+        .collect();
+    format!("{name}() does not take ({})", types.join(", "))
 }
 
 fn to_json(value: &Dynamic) -> Result<Value, RunError> {

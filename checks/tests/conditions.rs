@@ -118,6 +118,10 @@ fn python_semantics_hold() {
         ("entity['type'] == 'city'", json!(0), true),
         ("'a' in entity['tags']", json!(0), true),
         ("params == {}", json!(0), true),
+        ("'a' in value.keys()", json!({"a": 1}), true),
+        ("sorted(value) == ['a', 'b']", json!({"b": 1, "a": 2}), true),
+        ("any(value)", json!({"": 1}), false),
+        ("avg(value) == 0", json!([]), true),
         ("value > 3 && value < 5", json!(4), true),
         ("let doubled = value * 2; doubled > 7", json!(4), true),
     ];
@@ -144,6 +148,11 @@ fn errors_raise_the_alert_with_the_exception_captured() {
         ),
         ("value.no_such_method()", json!(1), "no_such_method"),
         ("None", json!(1), "the condition returned None"),
+        (
+            "value.upper() == 'A'",
+            json!(1),
+            "upper() does not take (int)",
+        ),
     ] {
         let outcome = eval(condition, value);
         assert!(outcome.is_alert, "{condition}: fail-safe");
@@ -158,6 +167,17 @@ fn errors_raise_the_alert_with_the_exception_captured() {
         History::default(),
     );
     assert!(clash.is_alert && clash.error.is_some_and(|e| e.contains("clashes")));
+}
+
+#[test]
+fn mistyped_python_is_refused_not_run_as_rhai() {
+    for typo in ["value = 3", "[1, 2][-1]"] {
+        let error = compile(typo).err().map(|e| e.0).unwrap_or_default();
+        assert!(error.contains("Python subset"), "{typo}: {error}");
+    }
+    for rhai in ["if value > 3 { true } else { false }", "!value"] {
+        assert!(compile(rhai).is_ok(), "{rhai} is Rhai");
+    }
 }
 
 #[test]
@@ -233,6 +253,10 @@ fn history_helpers_follow_zmon() {
     assert!(check("timeseries_max('1h') == 100").is_alert);
     assert!(check("timeseries_median('3m') == 7").is_alert);
     assert!(check("timeseries_percentile('3m', 1.0) == 10").is_alert);
+    assert!(
+        check("timeseries_percentile('3m', 1) == 10").is_alert,
+        "an int percentile"
+    );
     assert!(check("timeseries_avg('3m', key=lambda v: v * 2) == 14").is_alert);
     assert!(check("sorted(entity_values()) == [5, 7]").is_alert);
     assert!(check("entity_results()[0]['entity_id'] == 'e1'").is_alert);

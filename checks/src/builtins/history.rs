@@ -6,7 +6,7 @@ use rhai::{Array, Dynamic, Engine, FLOAT, FnPtr, INT, ImmutableString, Map, Nati
 use serde_json::Value;
 use zmon_core::status::CheckResult;
 
-use super::python::truthy;
+use super::python::{number, truthy};
 use super::{FnResult, fail};
 use crate::{context, convert};
 
@@ -263,13 +263,15 @@ pub(super) fn register(engine: &mut Engine) {
     }
     engine.register_fn(
         "timeseries_percentile",
-        |ctx: NativeCallContext, spec: ImmutableString, p: FLOAT| {
+        |ctx: NativeCallContext, spec: ImmutableString, p: Dynamic| {
+            let p = number(&p, "timeseries_percentile()")?;
             timeseries(&ctx, "percentile", &spec, &Dynamic::UNIT, p)
         },
     );
     engine.register_fn(
         "timeseries_percentile",
-        |ctx: NativeCallContext, spec: ImmutableString, p: FLOAT, key: Dynamic| {
+        |ctx: NativeCallContext, spec: ImmutableString, p: Dynamic, key: Dynamic| {
+            let p = number(&p, "timeseries_percentile()")?;
             timeseries(&ctx, "percentile", &spec, &key, p)
         },
     );

@@ -104,7 +104,10 @@ pub(crate) fn items(v: &Dynamic, what: &str) -> FnResult<Array> {
         return Ok(a.clone());
     }
     if let Some(m) = v.read_lock::<Map>() {
-        return Ok(m.keys().map(|k| Dynamic::from(k.clone())).collect());
+        return Ok(m
+            .keys()
+            .map(|k| Dynamic::from(ImmutableString::from(k.as_str())))
+            .collect());
     }
     if let Some(s) = v.read_lock::<ImmutableString>() {
         return Ok(s.chars().map(|c| Dynamic::from(c.to_string())).collect());
@@ -217,7 +220,8 @@ pub(crate) fn sum(v: Dynamic) -> FnResult<Dynamic> {
 pub(crate) fn avg(v: Dynamic) -> FnResult<Dynamic> {
     let list = items(&v, "avg()")?;
     if list.is_empty() {
-        return Ok(Dynamic::UNIT);
+        // ZMON's avg([]) is 0.
+        return Ok(Dynamic::from(0 as INT));
     }
     let total = number(&sum(Dynamic::from(list.clone()))?, "avg()")?;
     Ok(Dynamic::from(total / list.len() as FLOAT))
@@ -487,14 +491,18 @@ pub(super) fn register(engine: &mut Engine) {
             },
         )
         .register_fn("py_keys", |m: Map| -> Array {
-            m.keys().map(|k| Dynamic::from(k.clone())).collect()
+            m.keys()
+                .map(|k| Dynamic::from(ImmutableString::from(k.as_str())))
+                .collect()
         })
         .register_fn("py_values", |m: Map| -> Array {
             m.values().cloned().collect()
         })
         .register_fn("py_items", |m: Map| -> Array {
             m.into_iter()
-                .map(|(k, v)| Dynamic::from(vec![Dynamic::from(k), v]))
+                .map(|(k, v)| {
+                    Dynamic::from(vec![Dynamic::from(ImmutableString::from(k.as_str())), v])
+                })
                 .collect()
         })
         .register_fn("py_lower", |s: ImmutableString| s.to_lowercase())
