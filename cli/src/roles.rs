@@ -21,9 +21,7 @@ pub async fn controller(settings: &Settings) -> anyhow::Result<()> {
     let bus = zmon_controller::connect_bus(&config)?;
     let running = zmon_controller::start(&config, store, bus).await?;
     let handle = running.handle();
-    tokio::spawn(async move {
-        wait_for_shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
+    on_shutdown_signal("finishing in-flight requests", async move {
         handle.stop(true).await;
     });
     running
@@ -71,11 +69,7 @@ pub async fn scheduler(settings: &Settings) -> anyhow::Result<()> {
         }),
     )?;
     let stopper = running.stopper();
-    tokio::spawn(async move {
-        wait_for_shutdown_signal().await;
-        tracing::info!("shutting down the scheduler");
-        stopper.stop();
-    });
+    on_shutdown_signal("stopping the scheduler", async move { stopper.stop() });
     running.run().await;
     admin.stop(true).await;
     Ok(())
@@ -113,14 +107,19 @@ pub async fn worker(settings: &Settings) -> anyhow::Result<()> {
         }),
     )?;
     let stopper = running.stopper();
-    tokio::spawn(async move {
-        wait_for_shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight tasks");
-        stopper.stop();
-    });
+    on_shutdown_signal("finishing in-flight tasks", async move { stopper.stop() });
     running.run().await;
     admin.stop(true).await;
     Ok(())
+}
+
+/// Runs `stop` once SIGTERM or Ctrl-C arrives.
+fn on_shutdown_signal(what: &'static str, stop: impl Future<Output = ()> + Send + 'static) {
+    tokio::spawn(async move {
+        wait_for_shutdown_signal().await;
+        tracing::info!("shutting down: {what}");
+        stop.await;
+    });
 }
 
 /// SIGTERM (Kubernetes) or Ctrl-C.

@@ -223,9 +223,10 @@ impl Settings {
             .flat_map(|(queue, checks)| checks.iter().map(move |c| (*c, queue.clone())))
             .collect();
         SchedulerConfig {
-            name: self.scheduler_name.clone().unwrap_or_else(|| {
-                zmon_worker::config::default_name().replacen("plocal.", "scheduler.", 1)
-            }),
+            name: self
+                .scheduler_name
+                .clone()
+                .unwrap_or_else(|| format!("scheduler.{}", zmon_worker::config::hostname())),
             routing: Routing {
                 default_queue: queues.first().cloned().unwrap_or_else(|| "default".into()),
                 by_check,
@@ -249,11 +250,7 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             http_workers: self.http_workers,
             queues: self.queues_or_default(),
-            instance_name: zmon_worker::config::default_name().replacen(
-                "plocal.",
-                "controller.",
-                1,
-            ),
+            instance_name: format!("controller.{}", zmon_worker::config::hostname()),
             ..ControllerConfig::default()
         }
     }

@@ -786,6 +786,58 @@ struct PostgresTx {
     tx: Transaction<'static, Postgres>,
 }
 
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds a check's columns, `name` to `source_url`, in table order.
+fn bind_check_columns<'q>(query: PgQuery<'q>, check: &NewCheckDefinition) -> PgQuery<'q> {
+    query
+        .bind(&check.name)
+        .bind(&check.description)
+        .bind(&check.technical_details)
+        .bind(&check.potential_analysis)
+        .bind(&check.potential_impact)
+        .bind(&check.potential_solution)
+        .bind(&check.owning_team)
+        .bind(Json(&check.entities))
+        .bind(check.interval)
+        .bind(&check.command)
+        .bind(check.status.as_str())
+        .bind(&check.source_url)
+}
+
+/// Binds an alert node's columns, `parent_id` to `tags`, in table order.
+fn bind_alert_columns<'q>(query: PgQuery<'q>, node: &AlertDefinition) -> StoreResult<PgQuery<'q>> {
+    Ok(query
+        .bind(node.parent_id)
+        .bind(node.template)
+        .bind(&node.team)
+        .bind(&node.responsible_team)
+        .bind(node.status.as_str())
+        .bind(&node.name)
+        .bind(&node.description)
+        .bind(json_or_null(&node.entities)?)
+        .bind(json_or_null(&node.entities_exclude)?)
+        .bind(&node.condition)
+        .bind(json_or_null(&node.notifications)?)
+        .bind(node.check_definition_id)
+        .bind(node.priority.map(|p| p as i16))
+        .bind(&node.period)
+        .bind(json_or_null(&node.parameters)?)
+        .bind(json_or_null(&node.tags)?))
+}
+
+/// Binds a dashboard's columns, `name` to `widget_configuration`.
+fn bind_dashboard_columns<'q>(query: PgQuery<'q>, draft: &DashboardDraft) -> PgQuery<'q> {
+    query
+        .bind(&draft.name)
+        .bind(draft.view_mode.as_str())
+        .bind(draft.edit_option.as_str())
+        .bind(Json(&draft.alert_teams))
+        .bind(Json(&draft.tags))
+        .bind(Json(&draft.shared_teams))
+        .bind(&draft.widget_configuration)
+}
+
 fn json_or_null<T: serde::Serialize>(value: &Option<T>) -> StoreResult<Option<Value>> {
     value
         .as_ref()
@@ -904,20 +956,7 @@ impl StoreTx for PostgresTx {
                $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, $15) \
              RETURNING {CHECK_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(check.id)
-            .bind(&check.name)
-            .bind(&check.description)
-            .bind(&check.technical_details)
-            .bind(&check.potential_analysis)
-            .bind(&check.potential_impact)
-            .bind(&check.potential_solution)
-            .bind(&check.owning_team)
-            .bind(Json(&check.entities))
-            .bind(check.interval)
-            .bind(&check.command)
-            .bind(check.status.as_str())
-            .bind(&check.source_url)
+        let row = bind_check_columns(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(check.id), check)
             .bind(at)
             .bind(actor)
             .fetch_one(&mut *self.tx)
@@ -951,20 +990,7 @@ impl StoreTx for PostgresTx {
                source_url = $13, last_modified = $14, last_modified_by = $15 \
              WHERE id = $1 RETURNING {CHECK_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(&check.name)
-            .bind(&check.description)
-            .bind(&check.technical_details)
-            .bind(&check.potential_analysis)
-            .bind(&check.potential_impact)
-            .bind(&check.potential_solution)
-            .bind(&check.owning_team)
-            .bind(Json(&check.entities))
-            .bind(check.interval)
-            .bind(&check.command)
-            .bind(check.status.as_str())
-            .bind(&check.source_url)
+        let row = bind_check_columns(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id), check)
             .bind(at)
             .bind(actor)
             .fetch_one(&mut *self.tx)
@@ -1010,23 +1036,9 @@ impl StoreTx for PostgresTx {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
                $17, $18, $17, $18) RETURNING {ALERT_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(draft.parent_id)
-            .bind(draft.template)
-            .bind(&draft.team)
-            .bind(&draft.responsible_team)
-            .bind(draft.status.as_str())
-            .bind(&draft.name)
-            .bind(&draft.description)
-            .bind(json_or_null(&draft.entities)?)
-            .bind(json_or_null(&draft.entities_exclude)?)
-            .bind(&draft.condition)
-            .bind(json_or_null(&draft.notifications)?)
-            .bind(draft.check_definition_id)
-            .bind(draft.priority.map(|p| p as i16))
-            .bind(&draft.period)
-            .bind(json_or_null(&draft.parameters)?)
-            .bind(json_or_null(&draft.tags)?)
+        // The id and audit fields are the database's to fill in.
+        let node = draft.clone().into_definition(0, 0, actor);
+        let row = bind_alert_columns(sqlx::query(sqlx::AssertSqlSafe(sql)), &node)?
             .bind(at)
             .bind(actor)
             .fetch_one(&mut *self.tx)
@@ -1038,7 +1050,7 @@ impl StoreTx for PostgresTx {
     async fn update_alert(&mut self, node: &AlertDefinition) -> StoreResult<()> {
         let at = DateTime::<Utc>::from_timestamp_millis(node.last_modified)
             .ok_or_else(|| corrupt("last_modified", node.last_modified))?;
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE alert_definitions SET parent_id = $2, template = $3, team = $4, \
                responsible_team = $5, status = $6, name = $7, description = $8, entities = $9, \
                entities_exclude = $10, condition = $11, notifications = $12, \
@@ -1046,28 +1058,13 @@ impl StoreTx for PostgresTx {
                tags = $17, last_modified = $18, last_modified_by = $19 \
              WHERE id = $1",
         )
-        .bind(node.id)
-        .bind(node.parent_id)
-        .bind(node.template)
-        .bind(&node.team)
-        .bind(&node.responsible_team)
-        .bind(node.status.as_str())
-        .bind(&node.name)
-        .bind(&node.description)
-        .bind(json_or_null(&node.entities)?)
-        .bind(json_or_null(&node.entities_exclude)?)
-        .bind(&node.condition)
-        .bind(json_or_null(&node.notifications)?)
-        .bind(node.check_definition_id)
-        .bind(node.priority.map(|p| p as i16))
-        .bind(&node.period)
-        .bind(json_or_null(&node.parameters)?)
-        .bind(json_or_null(&node.tags)?)
-        .bind(at)
-        .bind(&node.last_modified_by)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(classify)?;
+        .bind(node.id);
+        bind_alert_columns(query, node)?
+            .bind(at)
+            .bind(&node.last_modified_by)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(classify)?;
         Ok(())
     }
 
@@ -1197,14 +1194,7 @@ impl StoreTx for PostgresTx {
                widget_configuration, created, created_by, last_modified, last_modified_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8, $9) RETURNING {DASHBOARD_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&draft.name)
-            .bind(draft.view_mode.as_str())
-            .bind(draft.edit_option.as_str())
-            .bind(Json(&draft.alert_teams))
-            .bind(Json(&draft.tags))
-            .bind(Json(&draft.shared_teams))
-            .bind(&draft.widget_configuration)
+        let row = bind_dashboard_columns(sqlx::query(sqlx::AssertSqlSafe(sql)), draft)
             .bind(at)
             .bind(actor)
             .fetch_one(&mut *self.tx)
@@ -1225,15 +1215,7 @@ impl StoreTx for PostgresTx {
                tags = $6, shared_teams = $7, widget_configuration = $8, last_modified = $9, \
                last_modified_by = $10 WHERE id = $1 RETURNING {DASHBOARD_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .bind(&draft.name)
-            .bind(draft.view_mode.as_str())
-            .bind(draft.edit_option.as_str())
-            .bind(Json(&draft.alert_teams))
-            .bind(Json(&draft.tags))
-            .bind(Json(&draft.shared_teams))
-            .bind(&draft.widget_configuration)
+        let row = bind_dashboard_columns(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id), draft)
             .bind(at)
             .bind(actor)
             .fetch_one(&mut *self.tx)

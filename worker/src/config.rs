@@ -39,7 +39,12 @@ impl Default for WorkerConfig {
 
 /// `plocal.<hostname>`, as ZMON named its workers.
 pub fn default_name() -> String {
-    let host = std::env::var("HOSTNAME")
+    format!("plocal.{}", hostname())
+}
+
+/// This machine's name (the pod name on Kubernetes), for naming processes.
+pub fn hostname() -> String {
+    std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
         .or_else(|| {
@@ -48,6 +53,5 @@ pub fn default_name() -> String {
                 .map(|h| h.trim().to_string())
         })
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("plocal.{host}")
+        .unwrap_or_else(|| "localhost".into())
 }
