@@ -29,13 +29,18 @@ fn record(name: String, value: &Dynamic) {
 fn capture(value: Dynamic) -> Dynamic {
     let json = to_json(&value);
     context::with_state(|s| {
-        let mut i = 1;
-        while s.captures.contains_key(&format!("capture_{i}")) {
-            i += 1;
-        }
-        s.captures.insert(format!("capture_{i}"), json);
+        let name = unnamed_capture(&s.captures);
+        s.captures.insert(name, json);
     });
     value
+}
+
+/// The name of the next unnamed capture: the first free `capture_<n>`.
+pub(crate) fn unnamed_capture(captures: &serde_json::Map<String, Value>) -> String {
+    (1..)
+        .map(|i| format!("capture_{i}"))
+        .find(|name| !captures.contains_key(name))
+        .unwrap_or_default()
 }
 
 fn count(n: INT) -> usize {

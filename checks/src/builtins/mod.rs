@@ -1,6 +1,6 @@
 //! Functions scripts can call.
 
-mod history;
+pub(crate) mod history;
 mod net;
 pub(crate) mod python;
 
