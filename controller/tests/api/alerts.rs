@@ -6,7 +6,7 @@ use zmon_controller::store::{AuditKind, Store};
 use zmon_core::Role;
 
 use crate::checks::{check_body, create_check};
-use crate::helpers::{Auth, TestApp, send};
+use crate::helpers::{Auth, TestApp, message, send};
 
 async fn post(app: &TestApp, auth: &Auth, body: Value) -> (reqwest::StatusCode, Value) {
     send(
@@ -139,12 +139,7 @@ async fn completeness_rules_for_templates_and_definitions() {
     ))
     .await;
     assert_eq!(status, 400, "a parent with children cannot go: {body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&child["id"].to_string())
-    );
+    assert!(message(&body).contains(&child["id"].to_string()));
 
     // An update that would leave the child incomplete is refused.
     let (status, body) = send(
@@ -172,13 +167,7 @@ async fn completeness_rules_for_templates_and_definitions() {
     )
     .await;
     assert_eq!(status, 400);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("parent_id"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("parent_id"), "{body}");
     let (status, body) = post(
         &app,
         &user,
@@ -187,13 +176,7 @@ async fn completeness_rules_for_templates_and_definitions() {
     )
     .await;
     assert_eq!(status, 400);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("check_definition_id"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("check_definition_id"), "{body}");
     let (status, body) = post(
         &app,
         &user,
@@ -202,13 +185,7 @@ async fn completeness_rules_for_templates_and_definitions() {
     )
     .await;
     assert_eq!(status, 400);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("condition"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("condition"), "{body}");
 
     // Delete child, then parent.
     for id in [&child["id"], &template["id"]] {
@@ -343,11 +320,5 @@ async fn conditions_periods_and_commands_are_compiled_on_save() {
     )
     .await;
     assert_eq!(status, 400);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("command is not valid"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("command is not valid"), "{body}");
 }

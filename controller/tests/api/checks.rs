@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use zmon_core::Role;
 
-use crate::helpers::{Auth, TestApp, send};
+use crate::helpers::{Auth, TestApp, message, send};
 
 pub fn check_body(name: &str, team: &str) -> Value {
     json!({"name": name, "description": "d", "owning_team": team, "command": "http('/health').code()",
@@ -115,12 +115,7 @@ async fn reads_lists_and_last_modified() {
     let (status, body) =
         send(app.request(Method::GET, "/api/v1/check-definitions/424242", &user)).await;
     assert_eq!(status, 404, "not ZMON's empty 200");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("424242")
-    );
+    assert!(message(&body).contains("424242"));
 
     let (_, snapshot) = send(app.request(
         Method::GET,
@@ -210,13 +205,7 @@ async fn deletion_is_refused_while_alerts_use_the_check() {
     let path = format!("/api/v1/check-definitions/{}/", check["id"]);
     let (status, body) = send(app.request(Method::DELETE, &path, &user)).await;
     assert_eq!(status, 409);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains(&alert["id"].to_string()),
-        "{body}"
-    );
+    assert!(message(&body).contains(&alert["id"].to_string()), "{body}");
     let (status, _) = send(app.request(
         Method::DELETE,
         &format!("/api/v1/alert-definitions/{}", alert["id"]),

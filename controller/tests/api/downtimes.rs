@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use zmon_core::Role;
 
 use crate::checks::create_check;
-use crate::helpers::{Auth, TestApp, eventually, send};
+use crate::helpers::{Auth, TestApp, eventually, message, send};
 
 struct World {
     app: TestApp,
@@ -137,13 +137,7 @@ async fn covers_the_pairs_where_the_alert_applies() {
 
     let (status, body) = w.post(json!({"comment": "x", "end_time": now + 60, "entities": ["h1"], "alert_definitions": [999999]})).await;
     assert_eq!(status, 400);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("alert_definitions"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("alert_definitions"), "{body}");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use zmon_controller::store::{AuditKind, Store};
 use zmon_core::Role;
 
-use crate::helpers::{Auth, TestApp, send, send_text};
+use crate::helpers::{Auth, TestApp, message, send, send_text};
 
 async fn put(app: &TestApp, auth: &Auth, doc: Value) -> (reqwest::StatusCode, Value) {
     send(
@@ -87,12 +87,7 @@ async fn upsert_get_list_and_delete() {
     let (status, body) =
         send(app.request(Method::GET, "/api/v1/entities/cd-kinshasa", &user)).await;
     assert_eq!(status, 404);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("cd-kinshasa")
-    );
+    assert!(message(&body).contains("cd-kinshasa"));
 }
 
 #[tokio::test]
@@ -109,22 +104,10 @@ async fn zmon_id_and_type_rules_apply() {
     assert_eq!(status, 409, "type change: {body}");
     let (status, body) = put(&app, &user, json!({"id": "g1", "type": "GLOBAL"})).await;
     assert_eq!(status, 400);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("type"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("type"), "{body}");
     let (status, body) = put(&app, &user, json!({"id": "Host 1", "type": "host"})).await;
     assert_eq!(status, 400);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("id"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("id"), "{body}");
     let (status, _) = put(&app, &user, json!({"id": "cfg", "type": "zmon_config"})).await;
     assert_eq!(status, 403, "zmon_config is for admins");
     let admin = app.admin().await;

@@ -239,6 +239,11 @@ impl Drop for TestApp {
 }
 
 /// Sends a request and reads the status and JSON body (`Null` when empty).
+/// The `message` of an error body, or "" when there is none.
+pub fn message(body: &Value) -> &str {
+    body["message"].as_str().unwrap_or_default()
+}
+
 pub async fn send(req: RequestBuilder) -> (StatusCode, Value) {
     let resp = req.send().await.expect("request reaches the server");
     let status = resp.status();

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use zmon_core::Role;
 
 use crate::checks::{check_body, create_check};
-use crate::helpers::{Auth, TestApp, send};
+use crate::helpers::{Auth, TestApp, message, send};
 
 const SW: &str = "Platform/Software";
 const SYS: &str = "Platform/System";
@@ -96,12 +96,7 @@ async fn create_row() {
     );
     let (status, body) = w.create(&resp, &w.alert(SW, SYS, "ACTIVE")).await;
     assert_eq!(status, 403, "responsible team may not create it ACTIVE");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("Access is denied")
-    );
+    assert!(message(&body).starts_with("Access is denied"));
     assert_eq!(
         w.create(&team, &w.alert("Shop", "Shop", "ACTIVE")).await.0,
         403

@@ -6,7 +6,7 @@ use zmon_controller::ControllerConfig;
 use zmon_core::Role;
 
 use crate::checks::create_check;
-use crate::helpers::{Auth, Options, TestApp, send};
+use crate::helpers::{Auth, Options, TestApp, message, send};
 
 async fn alert(
     app: &TestApp,
@@ -222,12 +222,7 @@ async fn redis_outage_is_a_503_and_loses_no_downtime() {
     assert_ne!(body["redis"], "ok");
     let (status, body) = send(app.request(Method::GET, "/api/v1/status", &user)).await;
     assert_eq!(status, 503);
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Redis")
-    );
+    assert!(message(&body).contains("Redis"));
     let (status, _) = send(
         app.request(Method::POST, "/api/v1/downtimes", &user)
             .json(&json!({"comment": "c", "end_time": app.now_secs() + 60, "entities": ["h1"]})),
