@@ -15,6 +15,7 @@ mod convert;
 pub mod engine;
 mod eval;
 mod fast;
+pub mod host;
 pub mod period;
 pub mod python;
 

@@ -13,6 +13,7 @@ pub mod downtime;
 pub mod entity;
 pub mod event;
 pub mod filter;
+pub mod host;
 pub mod inheritance;
 pub mod keys;
 pub mod message;
