@@ -5,11 +5,14 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Number, Value};
 
+/// One series: timestamped points, oldest first.
+type Series = VecDeque<(DateTime<Utc>, Number)>;
+
 /// Every series of every plugin, each capped at `size` points.
 #[derive(Debug)]
 pub struct HistoryStore {
     size: usize,
-    plugins: BTreeMap<String, BTreeMap<String, VecDeque<(DateTime<Utc>, Number)>>>,
+    plugins: BTreeMap<String, BTreeMap<String, Series>>,
 }
 
 impl HistoryStore {
@@ -64,7 +67,7 @@ impl HistoryStore {
     }
 }
 
-fn points_json(points: &VecDeque<(DateTime<Utc>, Number)>, nb: Option<usize>) -> Value {
+fn points_json(points: &Series, nb: Option<usize>) -> Value {
     let skip = match nb {
         Some(nb) if nb > 0 => points.len().saturating_sub(nb),
         _ => 0,
