@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use zmon_core::downtime::Downtime;
 use zmon_core::event::AlertEvent;
+use zmon_core::host::{HostRegistration, HostReport};
 use zmon_core::status::CheckResult;
 use zmon_core::task::TrialResult;
 use zmon_core::{AlertStatus, Task};
@@ -264,6 +265,19 @@ pub trait Bus: Send + Sync + 'static {
     async fn raised_alert_ids(&self) -> BusResult<BTreeSet<i64>>;
     async fn acknowledged_alert_ids(&self) -> BusResult<BTreeSet<i64>>;
     async fn platform_status(&self, queues: &[String]) -> BusResult<PlatformStatus>;
+
+    // Hosts (workers publish, the controller reads).
+
+    /// Publishes the registration of the host a worker runs on; the
+    /// controller turns it into a `type: host` entity.
+    async fn register_host(&self, registration: &HostRegistration) -> BusResult<()>;
+    /// Every registration published so far, one per host.
+    async fn host_registrations(&self) -> BusResult<Vec<HostRegistration>>;
+    /// Stores a host's latest status; it expires after `ttl` without a
+    /// newer one.
+    async fn report_host_status(&self, report: &HostReport, ttl: Duration) -> BusResult<()>;
+    /// The latest status of each host that has one.
+    async fn host_reports(&self, ids: &[String]) -> BusResult<BTreeMap<String, HostReport>>;
 
     // The downtime mirror (controller writes, workers read).
 

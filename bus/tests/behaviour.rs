@@ -371,3 +371,64 @@ async fn trial_runs_instant_evaluations_and_heartbeats() {
     assert_eq!(status.workers[0].check_invocations, 5);
     assert_eq!(status.workers[0].last_execution_time, 1_001.5);
 }
+
+#[tokio::test]
+async fn host_registrations_replace_per_host_and_status_expires() {
+    use zmon_core::host::{HostFacts, HostRegistration, HostReport, HostStatus};
+    let t = redis_bus();
+    let bus = &t.bus;
+    let registration = |id: &str, mem_total: u64| HostRegistration {
+        id: id.into(),
+        queue: format!("host-{id}"),
+        worker: format!("plocal.{id}"),
+        facts: HostFacts {
+            hostname: id.into(),
+            mem_total,
+            ..HostFacts::default()
+        },
+    };
+    bus.register_host(&registration("a", 1))
+        .await
+        .expect("register");
+    bus.register_host(&registration("b", 2))
+        .await
+        .expect("register");
+    bus.register_host(&registration("a", 3))
+        .await
+        .expect("register");
+    let mut got = bus.host_registrations().await.expect("read");
+    got.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(got, vec![registration("a", 3), registration("b", 2)]);
+
+    let report = HostReport {
+        id: "a".into(),
+        last_active: 1_700_000_000,
+        status: HostStatus {
+            cpu: 12.5,
+            process_count: 42,
+            ..HostStatus::default()
+        },
+    };
+    bus.report_host_status(&report, Duration::from_secs(1))
+        .await
+        .expect("report");
+    let reports = bus
+        .host_reports(&["a".into(), "b".into()])
+        .await
+        .expect("read");
+    assert_eq!(reports.len(), 1, "b never reported");
+    assert_eq!(reports.get("a"), Some(&report));
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let reports = bus.host_reports(&["a".into()]).await.expect("read");
+        if reports.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the status outlived its TTL"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -19,7 +19,7 @@ use crate::config::{ControllerConfig, redact_url};
 use crate::error::ApiError;
 use crate::json::BodyLimit;
 use crate::metrics::{self, HttpMetrics};
-use crate::service::{downtimes, events};
+use crate::service::{downtimes, events, hosts};
 use crate::state::AppState;
 use crate::store::{NewUser, PostgresStore, Store, StoreError};
 
@@ -211,7 +211,11 @@ pub async fn start_with_clock(
             config.mirror_check_interval,
             FULL_MIRROR_REBUILD,
         )),
-        tokio::spawn(events::consume_loop(state, config.instance_name.clone())),
+        tokio::spawn(events::consume_loop(
+            state.clone(),
+            config.instance_name.clone(),
+        )),
+        tokio::spawn(hosts::sync_loop(state, config.host_sync_interval)),
     ];
     tracing::info!(%addr, "controller listening");
     Ok(RunningController {

@@ -29,6 +29,9 @@ pub struct ControllerConfig {
     /// Names this instance among the controllers that share the alert
     /// event stream.
     pub instance_name: String,
+    /// How often host registrations published by workers are turned into
+    /// host entities.
+    pub host_sync_interval: Duration,
 }
 
 impl Default for ControllerConfig {
@@ -48,6 +51,7 @@ impl Default for ControllerConfig {
             mirror_check_interval: Duration::from_secs(10),
             http_workers: None,
             instance_name: format!("controller.{}", std::process::id()),
+            host_sync_interval: Duration::from_secs(10),
         }
     }
 }

@@ -183,6 +183,17 @@ impl KeySpace {
         self.key(&[&"instant-evaluations"])
     }
 
+    /// `zmon:hosts`: hash of host entity id to the registration its worker
+    /// last published.
+    pub fn host_registrations(&self) -> String {
+        self.key(&[&"hosts"])
+    }
+
+    /// `zmon:host-status:<id>`: the host's latest compact status, with a TTL.
+    pub fn host_status(&self, id: &str) -> String {
+        self.key(&[&"host-status", &id])
+    }
+
     /// `zmon:counters:<check>:<entity>:<key>`: state of `counter()`.
     pub fn counter(&self, check_id: i64, entity: &str, key: &str) -> String {
         self.key(&[&"counters", &check_id, &entity, &key])

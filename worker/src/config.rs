@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::host::HostAgent;
+
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Shown in `/api/v1/status`, and names this worker's claims on the
@@ -21,6 +23,9 @@ pub struct WorkerConfig {
     /// How long in-flight tasks may finish at shutdown before they are
     /// handed back.
     pub shutdown_timeout: Duration,
+    /// When set, the worker is its host's agent: it registers the host,
+    /// publishes its status, and also consumes the host's own queue.
+    pub host: Option<HostAgent>,
 }
 
 impl Default for WorkerConfig {
@@ -33,6 +38,7 @@ impl Default for WorkerConfig {
             claim_ttl: Duration::from_secs(20),
             recovery_interval: Duration::from_secs(10),
             shutdown_timeout: Duration::from_secs(10),
+            host: None,
         }
     }
 }

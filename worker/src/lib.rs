@@ -5,10 +5,12 @@
 mod cache;
 pub mod config;
 mod execute;
+pub mod host;
 mod metrics;
 mod worker;
 
 pub use config::WorkerConfig;
 pub use execute::TRIAL_TTL;
+pub use host::{HostAgent, HostReporting};
 pub use metrics::WorkerMetrics;
 pub use worker::{RunningWorker, Stopper, start};

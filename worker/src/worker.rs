@@ -102,10 +102,15 @@ fn now(shared: &Shared) -> f64 {
 /// Starts a worker on the bus. Tasks this worker held in an earlier life
 /// (a crash or a kill) go back to the queue first.
 pub async fn start(
-    config: WorkerConfig,
+    mut config: WorkerConfig,
     bus: Arc<dyn Bus>,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningWorker, BusError> {
+    if let Some(agent) = &config.host
+        && !config.queues.contains(&agent.reporting.queue)
+    {
+        config.queues.push(agent.reporting.queue.clone());
+    }
     for queue in &config.queues {
         bus.hand_back(queue, &config.name).await?;
         bus.keep_consumer_alive(queue, &config.name, config.claim_ttl)
@@ -133,6 +138,14 @@ pub async fn start(
     }
     loops.spawn(heartbeat_loop(shared.clone()));
     loops.spawn(recovery_loop(shared.clone()));
+    if let Some(agent) = shared.config.host.clone() {
+        loops.spawn(crate::host::report_loop(
+            shared.bus.clone(),
+            agent,
+            shared.config.name.clone(),
+            shared.stop.clone(),
+        ));
+    }
     tracing::info!(worker = %shared.config.name, queues = ?shared.config.queues,
         concurrency = shared.config.concurrency, "worker started");
     Ok(RunningWorker {

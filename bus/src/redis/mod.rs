@@ -2,6 +2,7 @@
 
 mod control;
 mod events;
+mod hosts;
 mod queue;
 mod state;
 
@@ -15,6 +16,7 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use zmon_core::downtime::Downtime;
 use zmon_core::event::AlertEvent;
+use zmon_core::host::{HostRegistration, HostReport};
 use zmon_core::status::CheckResult;
 use zmon_core::task::TrialResult;
 use zmon_core::{AlertStatus, KeySpace, Task};
@@ -275,6 +277,22 @@ impl Bus for RedisBus {
 
     async fn platform_status(&self, queues: &[String]) -> BusResult<PlatformStatus> {
         control::platform_status(self, queues).await
+    }
+
+    async fn register_host(&self, registration: &HostRegistration) -> BusResult<()> {
+        hosts::register(self, registration).await
+    }
+
+    async fn host_registrations(&self) -> BusResult<Vec<HostRegistration>> {
+        hosts::registrations(self).await
+    }
+
+    async fn report_host_status(&self, report: &HostReport, ttl: Duration) -> BusResult<()> {
+        hosts::report_status(self, report, ttl).await
+    }
+
+    async fn host_reports(&self, ids: &[String]) -> BusResult<BTreeMap<String, HostReport>> {
+        hosts::reports(self, ids).await
     }
 
     async fn mirror_downtimes(&self, downtimes: &[Downtime]) -> BusResult<()> {

@@ -10,6 +10,7 @@ mod checks;
 mod cli_compat;
 mod downtimes;
 mod entities;
+mod hosts;
 mod operations;
 mod permissions;
 mod seed;
