@@ -24,13 +24,22 @@ struct Platform {
     store: Arc<dyn Store>,
     controller: actix_web::dev::ServerHandle,
     scheduler: zmon_scheduler::Stopper,
-    worker: zmon_worker::Stopper,
+    workers: Vec<zmon_worker::Stopper>,
     _space: TestKeySpace,
     _db: TestDatabase,
 }
 
 impl Platform {
     async fn start() -> Self {
+        Self::start_with_workers(vec![WorkerConfig {
+            name: "plocal.test".into(),
+            heartbeat_interval: Duration::from_millis(200),
+            ..WorkerConfig::default()
+        }])
+        .await
+    }
+
+    async fn start_with_workers(workers: Vec<WorkerConfig>) -> Self {
         zmon_checks::install_crypto_provider();
         let db = TestDatabase::create().await.expect("database");
         let space = TestKeySpace::new("pipeline");
@@ -44,6 +53,7 @@ impl Platform {
             http_workers: Some(1),
             shutdown_timeout: Duration::from_secs(1),
             mirror_check_interval: Duration::from_millis(200),
+            host_sync_interval: Duration::from_millis(200),
             ..ControllerConfig::default()
         };
         let store = zmon_controller::connect_store(&config)
@@ -68,26 +78,21 @@ impl Platform {
         );
         let scheduler_stop = scheduler.stopper();
         tokio::spawn(scheduler.run());
-        let worker = zmon_worker::start(
-            WorkerConfig {
-                name: "plocal.test".into(),
-                heartbeat_interval: Duration::from_millis(200),
-                ..WorkerConfig::default()
-            },
-            bus.clone(),
-            Arc::new(SystemClock),
-        )
-        .await
-        .expect("worker");
-        let worker_stop = worker.stopper();
-        tokio::spawn(worker.run());
+        let mut worker_stops = Vec::new();
+        for worker_config in workers {
+            let worker = zmon_worker::start(worker_config, bus.clone(), Arc::new(SystemClock))
+                .await
+                .expect("worker");
+            worker_stops.push(worker.stopper());
+            tokio::spawn(worker.run());
+        }
         Self {
             base,
             http: reqwest::Client::new(),
             store,
             controller,
             scheduler: scheduler_stop,
-            worker: worker_stop,
+            workers: worker_stops,
             _space: space,
             _db: db,
         }
@@ -111,7 +116,9 @@ impl Platform {
     }
 
     async fn stop(self) {
-        self.worker.stop();
+        for worker in &self.workers {
+            worker.stop();
+        }
         self.scheduler.stop();
         self.controller.stop(false).await;
     }
@@ -353,5 +360,68 @@ async fn trial_runs_and_instant_evaluation() {
     })
     .await;
     assert_eq!(entities, 3);
+    p.stop().await;
+}
+
+/// A worker that is the agent of host `name`, seeing a fixed snapshot.
+fn host_worker(name: &str) -> WorkerConfig {
+    use zmon_checks::host::{HistoryStore, HostMonitor, Snapshot};
+    let mut snapshot = Snapshot::default();
+    snapshot.facts.hostname = name.into();
+    WorkerConfig {
+        name: format!("plocal.{name}"),
+        heartbeat_interval: Duration::from_millis(200),
+        host: Some(zmon_worker::HostAgent {
+            monitor: HostMonitor::fixed(snapshot, HistoryStore::new(10)),
+            reporting: zmon_worker::HostReporting::for_host(name),
+        }),
+        ..WorkerConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_on_a_host_run_on_that_hosts_worker() {
+    let p = Platform::start_with_workers(vec![host_worker("host-a"), host_worker("host-b")]).await;
+    // Both hosts register themselves through their workers.
+    let hosts = eventually("both host entities", || async {
+        let (_, body) = p
+            .call(Method::GET, "/api/v1/entities?query={\"type\":\"host\"}", None)
+            .await;
+        (body.as_array().map(Vec::len) == Some(2)).then_some(body)
+    })
+    .await;
+    let queues: Vec<&str> = hosts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["queue"].as_str())
+        .collect();
+    assert!(queues.contains(&"host-host-a") && queues.contains(&"host-host-b"), "{hosts}");
+
+    let (status, _) = p.call(Method::POST, "/api/v1/check-definitions", Some(json!({"id": 30, "name": "Who runs me",
+        "owning_team": "Platform/Software", "command": "entity.id", "interval": 1, "entities": [{"type": "host"}]}))).await;
+    assert_eq!(status, 200);
+    let (status, alert) = p.call(Method::POST, "/api/v1/alert-definitions", Some(json!({"name": "Always", "description": "Shows who ran the check",
+        "team": "Platform/Software", "responsible_team": "Platform/Software", "entities": [],
+        "condition": "True", "check_definition_id": 30, "status": "ACTIVE", "priority": 3}))).await;
+    assert_eq!(status, 200, "{alert}");
+    let path = format!("/api/v1/status/alert/{}/", alert["id"]);
+
+    // Several runs on each host, each on the host's own worker.
+    let mut runs: std::collections::BTreeMap<&str, std::collections::BTreeSet<u64>> =
+        Default::default();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !(runs.len() == 2 && runs.values().all(|r| r.len() >= 3)) {
+        assert!(tokio::time::Instant::now() < deadline, "too few runs: {runs:?}");
+        let (_, body) = p.call(Method::GET, &path, None).await;
+        for host in ["host-a", "host-b"] {
+            let state = &body[alert["id"].to_string()][host];
+            if let (Some(worker), Some(ts)) = (state["worker"].as_str(), state["ts"].as_f64()) {
+                assert_eq!(worker, format!("plocal.{host}"), "{host} ran elsewhere: {state}");
+                runs.entry(host).or_default().insert(ts.to_bits());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     p.stop().await;
 }
