@@ -34,6 +34,9 @@ pub struct Needs {
     pub entity: bool,
     /// The script reads the `params` map.
     pub params: bool,
+    /// The latest status report of every registered host
+    /// (`host_reports()`), for fleet checks.
+    pub host_reports: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +95,7 @@ fn needs(rhai: &str) -> Needs {
         entity_results,
         entity: rhai.contains("entity"),
         params: rhai.contains("params"),
+        host_reports: rhai.contains("host_reports"),
     }
 }
 

@@ -22,11 +22,16 @@ pub struct History {
     pub entity_results: Arc<Vec<(String, Vec<CheckResult>)>>,
 }
 
+/// The latest status of every registered host: entity id to its report,
+/// `None` for a host that registered but has no report (any more).
+pub type HostReports = Arc<Vec<(String, Option<zmon_core::host::HostReport>)>>;
+
 #[derive(Debug, Default)]
 pub(crate) struct RunState {
     pub entity: Map<String, Value>,
     pub captures: Map<String, Value>,
     pub history: History,
+    pub host_reports: HostReports,
 }
 
 thread_local! {

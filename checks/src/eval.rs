@@ -9,7 +9,7 @@ use zmon_core::alert::{Parameter, ParameterType};
 
 use crate::builtins::truthy;
 use crate::compile::Compiled;
-use crate::context::{self, History, RunState};
+use crate::context::{self, History, HostReports, RunState};
 use crate::engine::{self, TIMEOUT_TOKEN};
 use crate::{convert, fast};
 
@@ -79,10 +79,22 @@ pub fn run_command(
     entity: &Map<String, Value>,
     timeout: Duration,
 ) -> Result<Value, RunError> {
+    run_command_with(compiled, entity, HostReports::default(), timeout)
+}
+
+/// [`run_command`] for a script that reads host reports
+/// ([`crate::Needs::host_reports`]), loaded by the caller.
+pub fn run_command_with(
+    compiled: &Compiled,
+    entity: &Map<String, Value>,
+    host_reports: HostReports,
+    timeout: Duration,
+) -> Result<Value, RunError> {
     let mut scope = Scope::new();
     scope.push_constant("entity", Dynamic::from_map(convert::map_to_rhai(entity)));
     let state = RunState {
         entity: entity.clone(),
+        host_reports,
         ..RunState::default()
     };
     let (result, _) = context::scoped(state, timeout, || {
@@ -202,6 +214,7 @@ pub fn evaluate_condition(compiled: &Compiled, input: ConditionInput<'_>) -> Con
         entity: Map::new(),
         captures: Map::new(),
         history: input.history,
+        host_reports: HostReports::default(),
     };
     let (result, state) = context::scoped(state, input.timeout, || {
         engine::shared().eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)

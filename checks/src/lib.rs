@@ -21,6 +21,8 @@ pub mod python;
 
 pub use builtins::{HttpResponse, install_crypto_provider};
 pub use compile::{CompileError, Compiled, Language, Needs, compile};
-pub use context::History;
-pub use eval::{ConditionInput, ConditionOutcome, RunError, evaluate_condition, run_command};
+pub use context::{History, HostReports};
+pub use eval::{
+    ConditionInput, ConditionOutcome, RunError, evaluate_condition, run_command, run_command_with,
+};
 pub use period::{Period, PeriodError};

@@ -1,6 +1,7 @@
 //! `zmon`: one binary for every role of the platform.
 
 mod accounts;
+mod library;
 mod logging;
 mod probes;
 mod roles;
@@ -44,6 +45,16 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(accounts::TokenCommand),
+    /// Ready-made check and alert definitions.
+    #[command(subcommand)]
+    Library(LibraryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LibraryCommand {
+    /// Load a library file (e.g. `checks/library/host.yaml`) through a
+    /// controller's API; loading again updates the definitions.
+    Load(library::LoadArgs),
 }
 
 #[tokio::main]
@@ -72,5 +83,6 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::User(cmd) => accounts::user(&settings, cmd).await,
         Command::Token(cmd) => accounts::token(&settings, cmd).await,
+        Command::Library(LibraryCommand::Load(args)) => library::load(args).await,
     }
 }

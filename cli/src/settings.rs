@@ -92,8 +92,9 @@ impl Default for Settings {
 }
 
 /// Environment variables with the `ZMON_` prefix that are not settings of
-/// this struct but are read elsewhere.
-const OTHER_ENV: &[&str] = &["CONFIG"];
+/// this struct but are read elsewhere (`zmon library load` reads the
+/// controller's URL and credentials).
+const OTHER_ENV: &[&str] = &["CONFIG", "URL", "TOKEN", "USER", "PASSWORD"];
 
 /// Kubernetes injects `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_…` for every
 /// Service in the namespace; a Service called `zmon` yields `ZMON_PORT`.

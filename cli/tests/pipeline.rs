@@ -363,11 +363,13 @@ async fn trial_runs_and_instant_evaluation() {
     p.stop().await;
 }
 
-/// A worker that is the agent of host `name`, seeing a fixed snapshot.
-fn host_worker(name: &str) -> WorkerConfig {
+/// A worker that is the agent of host `name`, seeing a fixed snapshot
+/// taken `age_secs` ago.
+fn host_worker(name: &str, age_secs: i64) -> WorkerConfig {
     use zmon_checks::host::{HistoryStore, HostMonitor, Snapshot};
     let mut snapshot = Snapshot::default();
     snapshot.facts.hostname = name.into();
+    snapshot.taken_at = chrono::Utc::now() - chrono::Duration::seconds(age_secs);
     WorkerConfig {
         name: format!("plocal.{name}"),
         heartbeat_interval: Duration::from_millis(200),
@@ -381,11 +383,16 @@ fn host_worker(name: &str) -> WorkerConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checks_on_a_host_run_on_that_hosts_worker() {
-    let p = Platform::start_with_workers(vec![host_worker("host-a"), host_worker("host-b")]).await;
+    let p = Platform::start_with_workers(vec![host_worker("host-a", 0), host_worker("host-b", 0)])
+        .await;
     // Both hosts register themselves through their workers.
     let hosts = eventually("both host entities", || async {
         let (_, body) = p
-            .call(Method::GET, "/api/v1/entities?query={\"type\":\"host\"}", None)
+            .call(
+                Method::GET,
+                "/api/v1/entities?query={\"type\":\"host\"}",
+                None,
+            )
             .await;
         (body.as_array().map(Vec::len) == Some(2)).then_some(body)
     })
@@ -396,14 +403,25 @@ async fn checks_on_a_host_run_on_that_hosts_worker() {
         .flatten()
         .filter_map(|h| h["queue"].as_str())
         .collect();
-    assert!(queues.contains(&"host-host-a") && queues.contains(&"host-host-b"), "{hosts}");
+    assert!(
+        queues.contains(&"host-host-a") && queues.contains(&"host-host-b"),
+        "{hosts}"
+    );
 
     let (status, _) = p.call(Method::POST, "/api/v1/check-definitions", Some(json!({"id": 30, "name": "Who runs me",
         "owning_team": "Platform/Software", "command": "entity.id", "interval": 1, "entities": [{"type": "host"}]}))).await;
     assert_eq!(status, 200);
-    let (status, alert) = p.call(Method::POST, "/api/v1/alert-definitions", Some(json!({"name": "Always", "description": "Shows who ran the check",
+    let (status, alert) = p
+        .call(
+            Method::POST,
+            "/api/v1/alert-definitions",
+            Some(
+                json!({"name": "Always", "description": "Shows who ran the check",
         "team": "Platform/Software", "responsible_team": "Platform/Software", "entities": [],
-        "condition": "True", "check_definition_id": 30, "status": "ACTIVE", "priority": 3}))).await;
+        "condition": "True", "check_definition_id": 30, "status": "ACTIVE", "priority": 3}),
+            ),
+        )
+        .await;
     assert_eq!(status, 200, "{alert}");
     let path = format!("/api/v1/status/alert/{}/", alert["id"]);
 
@@ -412,16 +430,100 @@ async fn checks_on_a_host_run_on_that_hosts_worker() {
         Default::default();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !(runs.len() == 2 && runs.values().all(|r| r.len() >= 3)) {
-        assert!(tokio::time::Instant::now() < deadline, "too few runs: {runs:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "too few runs: {runs:?}"
+        );
         let (_, body) = p.call(Method::GET, &path, None).await;
         for host in ["host-a", "host-b"] {
             let state = &body[alert["id"].to_string()][host];
             if let (Some(worker), Some(ts)) = (state["worker"].as_str(), state["ts"].as_f64()) {
-                assert_eq!(worker, format!("plocal.{host}"), "{host} ran elsewhere: {state}");
+                assert_eq!(
+                    worker,
+                    format!("plocal.{host}"),
+                    "{host} ran elsewhere: {state}"
+                );
                 runs.entry(host).or_default().insert(ts.to_bits());
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    p.stop().await;
+}
+
+fn load_host_library(p: &Platform) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zmon"))
+        .args([
+            "library",
+            "load",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../checks/library/host.yaml"),
+        ])
+        .env("ZMON_URL", &p.base)
+        .env("ZMON_USER", "admin")
+        .env("ZMON_PASSWORD", "admin-password")
+        .output()
+        .expect("zmon runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_library_loads_through_the_api_and_spots_a_silent_host() {
+    let p =
+        Platform::start_with_workers(vec![host_worker("fresh", 0), host_worker("silent", 3600)])
+            .await;
+    let first = load_host_library(&p);
+    assert!(first.contains("loaded 6 checks and 12 alerts"), "{first}");
+    let (_, alerts) = p.call(Method::GET, "/api/v1/alert-definitions", None).await;
+    let alerts = alerts.as_array().cloned().unwrap_or_default();
+    assert_eq!(alerts.len(), 12);
+    let by_name = |name: &str| {
+        alerts
+            .iter()
+            .find(|a| a["name"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let saturated = by_name("CPU saturated: {total}%");
+    assert_eq!(
+        saturated["parent_id"],
+        alerts
+            .iter()
+            .find(|a| a["template"] == true && a["name"] == "CPU busy: {total}%")
+            .map(|a| a["id"].clone())
+            .unwrap_or_default()
+    );
+    assert_eq!(
+        saturated["condition"], "capture(total=value['total']) > cpu_percent",
+        "inherited from the template"
+    );
+    assert_eq!(
+        saturated["parameters"]["cpu_percent"]["value"], 98.0,
+        "its own threshold"
+    );
+
+    // Loading again updates in place.
+    let second = load_host_library(&p);
+    assert!(second.contains("updated as alert"), "{second}");
+    let (_, again) = p.call(Method::GET, "/api/v1/alert-definitions", None).await;
+    assert_eq!(again.as_array().map(Vec::len), Some(12));
+
+    // The fleet check runs on GLOBAL and names the silent host only.
+    let silent = by_name("Hosts stopped reporting: {hosts}");
+    let path = format!("/api/v1/status/alert/{}/", silent["id"]);
+    let hosts = eventually("the silent-host alert", || async {
+        let (_, body) = p.call(Method::GET, &path, None).await;
+        let hosts = body[silent["id"].to_string()]["GLOBAL"]["captures"]["hosts"].clone();
+        hosts.is_object().then_some(hosts)
+    })
+    .await;
+    let hosts = hosts.as_object().cloned().unwrap_or_default();
+    assert_eq!(hosts.keys().collect::<Vec<_>>(), ["silent"], "{hosts:?}");
+    assert!(hosts["silent"].as_i64().unwrap_or_default() >= 3600);
     p.stop().await;
 }

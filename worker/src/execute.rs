@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 use zmon_bus::{AlertTransition, AlertUpdate, Bus, BusError, CheckRecord, ClaimedTask};
 use zmon_checks::{
-    Compiled, ConditionInput, ConditionOutcome, History, Period, evaluate_condition, run_command,
+    Compiled, ConditionInput, ConditionOutcome, History, HostReports, Period, evaluate_condition,
+    run_command_with,
 };
 use zmon_core::downtime::Downtime;
 use zmon_core::event::{AlertEvent, AlertEventKind};
@@ -114,7 +115,10 @@ impl Executor {
                 None => Arc::default(),
             });
         }
-        let run = self.run(&task, compiled, previous, entity_results).await;
+        let host_reports = self.host_reports_for(&task).await?;
+        let run = self
+            .run(&task, compiled, previous, entity_results, host_reports)
+            .await;
         let outcome = if run.failed.is_some() {
             Outcome::CheckError
         } else {
@@ -130,6 +134,34 @@ impl Executor {
         }
     }
 
+    /// The latest report of every registered host, when the check's
+    /// command reads them (`host_reports()`); nothing otherwise.
+    async fn host_reports_for(&self, task: &Task) -> Result<HostReports, BusError> {
+        let wanted = self
+            .scripts
+            .get(&task.check.command)
+            .is_ok_and(|c| c.needs.host_reports);
+        if !wanted {
+            return Ok(HostReports::default());
+        }
+        let ids: Vec<String> = self
+            .bus
+            .host_registrations()
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        let mut reports = self.bus.host_reports(&ids).await?;
+        Ok(Arc::new(
+            ids.into_iter()
+                .map(|id| {
+                    let report = reports.remove(&id);
+                    (id, report)
+                })
+                .collect(),
+        ))
+    }
+
     /// Runs the command, then the conditions, on one blocking thread. A
     /// failed command raises every alert with its error (ZMON's rule).
     async fn run(
@@ -138,6 +170,7 @@ impl Executor {
         compiled: Vec<Result<Arc<Compiled>, String>>,
         previous: Vec<CheckResult>,
         entity_results: Vec<EntityResults>,
+        host_reports: HostReports,
     ) -> Run {
         let command = self.scripts.get(&task.check.command);
         let task = task.clone();
@@ -149,8 +182,9 @@ impl Executor {
             let ts = now(clock.as_ref());
             let started = Instant::now();
             let timeout = Duration::from_secs_f64(task.timeout.clamp(0.1, 3600.0));
-            let outcome =
-                command.and_then(|c| run_command(&c, &task.check.entity, timeout).map_err(|e| e.0));
+            let outcome = command.and_then(|c| {
+                run_command_with(&c, &task.check.entity, host_reports, timeout).map_err(|e| e.0)
+            });
             let (value, failed) = match outcome {
                 Ok(v) => (v, None),
                 Err(e) => (Value::String(e.clone()), Some(e)),

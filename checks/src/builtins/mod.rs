@@ -1,5 +1,6 @@
 //! Functions scripts can call.
 
+mod fleet;
 pub(crate) mod history;
 mod net;
 pub(crate) mod python;
@@ -23,4 +24,5 @@ pub(crate) fn register(engine: &mut Engine) {
     python::register(engine);
     net::register(engine);
     history::register(engine);
+    fleet::register(engine);
 }
