@@ -60,6 +60,38 @@ pub struct Settings {
     pub scheduler_queue_mapping: BTreeMap<String, Vec<i64>>,
     /// Seconds between full reloads of the scheduler's plan.
     pub scheduler_reload_secs: u64,
+    /// A worker is its host's agent: it runs the host collectors,
+    /// registers the host as a `type: host` entity and consumes the host's
+    /// own queue. Turn it off for pools of general workers that should not
+    /// show up as hosts.
+    pub host_agent: bool,
+    /// The host entity id; default the lower-case host name (on
+    /// Kubernetes, set it to the node name).
+    pub host_id: Option<String>,
+    /// Seconds between two host collector ticks.
+    pub host_tick_secs: u64,
+    /// Points kept per host history series (Glances' `history_size`).
+    pub host_history_size: usize,
+    /// Where the host's `/proc`, `/sys` and `/etc` are, e.g. `/host/proc`
+    /// in a container with the host's directories mounted.
+    pub host_proc: PathBuf,
+    pub host_sys: PathBuf,
+    pub host_etc: PathBuf,
+    /// Serve the Glances-compatible API here (e.g. `127.0.0.1:61208`);
+    /// off when unset.
+    pub glances_bind: Option<String>,
+    /// User for the Glances API's Basic authentication.
+    pub glances_username: String,
+    /// Turns on Basic and Bearer authentication of the Glances API
+    /// (`/api/4/status` stays open).
+    pub glances_password: Option<String>,
+    /// Origins allowed by CORS; `*` never allows credentials.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub glances_cors_origins: Vec<String>,
+    /// Host headers the Glances API answers (DNS-rebinding protection);
+    /// empty: any.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub glances_allowed_hosts: Vec<String>,
 }
 
 impl Default for Settings {
@@ -87,6 +119,18 @@ impl Default for Settings {
             scheduler_name: None,
             scheduler_queue_mapping: BTreeMap::new(),
             scheduler_reload_secs: 60,
+            host_agent: true,
+            host_id: None,
+            host_tick_secs: 2,
+            host_history_size: 1200,
+            host_proc: "/proc".into(),
+            host_sys: "/sys".into(),
+            host_etc: "/etc".into(),
+            glances_bind: None,
+            glances_username: "glances".into(),
+            glances_password: None,
+            glances_cors_origins: vec!["*".into()],
+            glances_allowed_hosts: Vec::new(),
         }
     }
 }
