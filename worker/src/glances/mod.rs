@@ -31,7 +31,7 @@ pub use reply::GZIP_MIN_BYTES;
 pub const GLANCES_VERSION: &str = "4.5.0";
 
 /// Everything the Glances API needs to know.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GlancesConfig {
     /// `host:port` to listen on; loopback by default, since the API shows
     /// process command lines.
@@ -64,6 +64,22 @@ impl Default for GlancesConfig {
             url_prefix: String::new(),
             jwt_expire: Duration::from_secs(60 * 60),
         }
+    }
+}
+
+// By hand so that logging a config never prints the password.
+impl std::fmt::Debug for GlancesConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlancesConfig")
+            .field("bind", &self.bind)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .field("cors_origins", &self.cors_origins)
+            .field("cors_credentials", &self.cors_credentials)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("url_prefix", &self.url_prefix)
+            .field("jwt_expire", &self.jwt_expire)
+            .finish()
     }
 }
 
