@@ -5,6 +5,7 @@
 mod cache;
 pub mod config;
 mod execute;
+pub mod glances;
 pub mod host;
 mod metrics;
 mod worker;

@@ -166,3 +166,19 @@ pub struct FieldInfo {
     pub description: &'static str,
     pub unit: Option<&'static str>,
 }
+
+/// The description and unit of `plugin`'s `field`. A stub with a few
+/// entries until the collectors' own table lands.
+pub fn field_info(plugin: &str, field: &str) -> Option<FieldInfo> {
+    let (description, unit) = match (plugin, field) {
+        ("cpu", "total") => ("Sum of all CPU percentages (except idle).", Some("percent")),
+        ("cpu", "user") => ("Percent time spent in user space.", Some("percent")),
+        ("cpu", "system") => ("Percent time spent in kernel space.", Some("percent")),
+        ("mem", "percent") => ("The percentage usage.", Some("percent")),
+        ("diskio", "read_bytes") => ("Number of bytes read.", Some("byte")),
+        ("network", "bytes_all") => ("Number of bytes sent and received.", Some("byte")),
+        ("network", "interface_name") => ("Interface name.", None),
+        _ => return None,
+    };
+    Some(FieldInfo { description, unit })
+}
