@@ -92,7 +92,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(s: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_700_000_000 + s, 0).single().unwrap_or_default()
+        Utc.timestamp_opt(1_700_000_000 + s, 0)
+            .single()
+            .unwrap_or_default()
     }
 
     #[test]
