@@ -1,6 +1,7 @@
 //! Functions scripts can call.
 
 pub(crate) mod history;
+mod host;
 mod net;
 pub(crate) mod python;
 
@@ -23,4 +24,5 @@ pub(crate) fn register(engine: &mut Engine) {
     python::register(engine);
     net::register(engine);
     history::register(engine);
+    host::register(engine);
 }
