@@ -87,6 +87,12 @@ impl Collector {
         }
     }
 
+    /// Reads from another tree from the next collection on, keeping the
+    /// baselines: replays of recorded ticks use it.
+    pub fn set_root(&mut self, root: super::HostRoot) {
+        self.config.root = root;
+    }
+
     pub fn clear_events(&mut self, which: ClearEvents) {
         self.events.clear(which);
     }

@@ -234,6 +234,12 @@ pub struct FieldInfo {
     pub unit: Option<&'static str>,
 }
 
+/// Appends the Glances history series of `snapshot` to `store`, stamped
+/// with the snapshot's time (what the sampler does each tick).
+pub fn record_history(store: &mut HistoryStore, snapshot: &Snapshot) {
+    series::record(store, snapshot, snapshot.taken_at);
+}
+
 /// The monitor Rhai's host builtins read.
 static INSTALLED: RwLock<Option<HostMonitor>> = RwLock::new(None);
 
