@@ -114,7 +114,7 @@ fn entry<'a>(snapshot: &'a Snapshot, plugin: &str, key: &str) -> &'a Value {
             let k = e["key"].as_str().unwrap();
             match &e[k] {
                 Value::String(s) => s == key,
-                other => other.to_string() == key,
+                other => format!("{other}") == key,
             }
         })
         .unwrap_or_else(|| panic!("{plugin} has no entry {key}"))
