@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn host_builtins_read_the_installed_snapshot() {
         let err = run("cpu().total").unwrap_err();
-        assert!(err.contains("host collectors are not running in this process"), "{err}");
+        assert!(
+            err.contains("host collectors are not running in this process"),
+            "{err}"
+        );
         install_fixture();
         assert_eq!(run("cpu().total > 90").unwrap(), json!(true));
         assert_eq!(run("cpu()[\"total\"] > 90").unwrap(), json!(true));

@@ -54,6 +54,7 @@ pub struct Collector {
     /// `(unix seconds, in, out, in speed, out speed)` for Nezha's speeds.
     nezha_net: Option<(i64, u64, u64, u64, u64)>,
     seq: u64,
+    core: Option<(u32, u32)>,
     hz: (Option<f64>, Option<f64>),
     cpu_name: String,
 }
@@ -82,6 +83,7 @@ impl Collector {
             disk_usage: (0, 0),
             nezha_net: None,
             seq: 0,
+            core: None,
             hz: (None, None),
             cpu_name: String::new(),
         }
@@ -119,7 +121,14 @@ impl Collector {
             warn_rate_limited("cpu", "cannot read /proc/stat");
         }
         let stat = cpu::ProcStat::parse(stat_text.as_deref().unwrap_or(""));
-        let (cpucore, phys) = cpu::core(&ctx, &stat);
+        let system_due = due(self.system_at, self.config.system_tick, now.mono);
+        // The topology changes only with CPU hotplug: read it with the
+        // system facts, not every tick.
+        let (cpucore, phys) = match self.core {
+            Some(core) if !system_due => core,
+            _ => cpu::core(&ctx, &stat),
+        };
+        self.core = Some((cpucore, phys));
         plugins.insert("core".into(), json!({"phys": phys, "log": cpucore}));
         let (cpu_v, percpu_v) = cpu::collect(&ctx, &stat, &mut self.cpu, cpucore);
         plugins.insert("cpu".into(), cpu_v);
@@ -158,7 +167,8 @@ impl Collector {
         plugins.insert("processlist".into(), scan.processlist);
         plugins.insert("programlist".into(), scan.programlist);
         plugins.insert("processcount".into(), scan.processcount);
-        plugins.insert("connections".into(), net_sockets::collect(&ctx));
+        let sockets = net_sockets::scan(&ctx);
+        plugins.insert("connections".into(), net_sockets::collect(&ctx, &sockets));
         plugins.insert("irq".into(), misc::irq(&ctx, &mut self.irq));
         plugins.insert("wifi".into(), misc::wifi(&ctx));
         plugins.insert("now".into(), system::now(&ctx));
@@ -177,7 +187,7 @@ impl Collector {
             self.slow.insert("fs", fs::collect(&ctx, &mounts));
             self.disk_usage = fs::nezha_disk(&ctx, &mounts);
         }
-        if due(self.system_at, self.config.system_tick, now.mono) {
+        if system_due {
             self.system_at = Some(now.mono);
             let os = system::os_release(&ctx);
             self.slow.insert("system", system::system(&ctx, &os));
@@ -220,6 +230,7 @@ impl Collector {
 
         let status = status(
             &ctx,
+            &sockets,
             &mut self.nezha_net,
             self.disk_usage.0,
             &plugins,
@@ -263,6 +274,7 @@ impl Collector {
 /// Nezha's status from this collection.
 fn status(
     ctx: &Ctx,
+    sockets: &net_sockets::Sockets,
     nezha_net: &mut Option<(i64, u64, u64, u64, u64)>,
     disk_used: u64,
     plugins: &BTreeMap<String, Value>,
@@ -300,7 +312,7 @@ fn status(
         None => (0, 0, (secs, net_in, net_out)),
     };
     *nezha_net = Some((base.0, base.1, base.2, speed_in, speed_out));
-    let (tcp, udp) = net_sockets::socket_counts(ctx);
+    let (tcp, udp) = (sockets.tcp, sockets.udp);
     let temperatures = plugins
         .get("sensors")
         .and_then(Value::as_array)

@@ -8,6 +8,8 @@ use serde_json::{Map, Value, json};
 
 use super::events::Events;
 
+const PROCESS_VIEW_FIELDS: &[&str] = &["cpu_percent", "memory_percent", "status", "nice"];
+
 fn view(decoration: &str) -> Value {
     json!({
         "decoration": decoration,
@@ -167,6 +169,13 @@ impl Decorator<'_> {
         let mut out = Map::new();
         for field in entry.keys() {
             if field == "key" {
+                continue;
+            }
+            // Process lists are long and only these fields are ever
+            // decorated; views of every field would cost more than the scan.
+            if matches!(plugin, "processlist" | "programlist")
+                && !PROCESS_VIEW_FIELDS.contains(&field.as_str())
+            {
                 continue;
             }
             let d = self.decorate(plugin, field, entry);

@@ -23,17 +23,32 @@ fn states(ctx: &Ctx, file: &str, counts: &mut [u64; 16]) -> Option<u64> {
     Some(lines)
 }
 
-/// `(tcp, udp)` sockets in any state, IPv4 and IPv6.
-pub fn socket_counts(ctx: &Ctx) -> (u64, u64) {
-    let mut scratch = [0u64; 16];
-    let tcp = states(ctx, "tcp", &mut scratch).unwrap_or(0)
-        + states(ctx, "tcp6", &mut scratch).unwrap_or(0);
-    let udp = states(ctx, "udp", &mut scratch).unwrap_or(0)
-        + states(ctx, "udp6", &mut scratch).unwrap_or(0);
-    (tcp, udp)
+/// One pass over the socket tables, shared by `connections` and the Nezha
+/// status: the kernel walks its whole hash table for each read, which
+/// costs about a millisecond however few sockets there are.
+pub struct Sockets {
+    /// TCP sockets per state code.
+    states: [u64; 16],
+    /// Sockets in any state, IPv4 and IPv6.
+    pub tcp: u64,
+    pub udp: u64,
 }
 
-pub fn collect(ctx: &Ctx) -> Value {
+pub fn scan(ctx: &Ctx) -> Sockets {
+    let mut states_ = [0u64; 16];
+    let mut scratch = [0u64; 16];
+    let tcp = states(ctx, "tcp", &mut states_).unwrap_or(0)
+        + states(ctx, "tcp6", &mut states_).unwrap_or(0);
+    let udp = states(ctx, "udp", &mut scratch).unwrap_or(0)
+        + states(ctx, "udp6", &mut scratch).unwrap_or(0);
+    Sockets {
+        states: states_,
+        tcp,
+        udp,
+    }
+}
+
+pub fn collect(ctx: &Ctx, sockets: &Sockets) -> Value {
     // Kernel TCP states (include/net/tcp_states.h).
     const ESTABLISHED: usize = 1;
     const SYN_SENT: usize = 2;
@@ -46,9 +61,7 @@ pub fn collect(ctx: &Ctx) -> Value {
     const LAST_ACK: usize = 9;
     const LISTEN: usize = 10;
     const CLOSING: usize = 11;
-    let mut c = [0u64; 16];
-    states(ctx, "tcp", &mut c);
-    states(ctx, "tcp6", &mut c);
+    let c = &sockets.states;
     let mut out = json!({
         "net_connections_enabled": true,
         "LISTEN": c[LISTEN],
