@@ -59,6 +59,15 @@ fn probe() -> FixedProbe {
         ],
         ..FixedProbe::default()
     };
+    probe.containers = vec![json!({
+        "Id": "abc123",
+        "Names": ["/web"],
+        "Image": "nginx:1.27",
+        "State": "running",
+        "Status": "Up 2 hours",
+        "Created": 1_700_000_000,
+        "Command": "nginx -g 'daemon off;'",
+    })];
     probe.statvfs.insert(
         "/".into(),
         FsUsage {
@@ -292,6 +301,11 @@ fn filesystems_sensors_processes_and_system() {
     let programs = s.plugin("programlist").and_then(Value::as_array).unwrap();
     assert_eq!(programs.len(), 3);
     assert!(programs.iter().all(|p| p["pid"] == "_"));
+
+    let web = entry(&s, "containers", "web");
+    assert_eq!(web["cpu"]["total"], 25.0, "0.5 s of CPU over 2 s");
+    assert_eq!(web["memory"]["usage"], 52_428_800);
+    assert_eq!(web["status"], "running");
 
     let system = s.plugin("system").unwrap();
     assert_eq!(

@@ -32,7 +32,7 @@ impl Now {
 }
 
 /// Every slow plugin keeps its last value between refreshes.
-const SLOW: &[&str] = &["fs", "system", "ip", "sensors", "ports", "containers"];
+const SLOW: &[&str] = &["fs", "system", "ip", "sensors", "ports"];
 
 /// Reads the host; holds the baselines for rates and the caches.
 pub struct Collector {
@@ -46,6 +46,7 @@ pub struct Collector {
     net: Rates,
     procs: ProcState,
     irq: HashMap<String, u64>,
+    container_cpu: HashMap<String, u64>,
     events: Events,
     limits: Option<BTreeMap<String, Value>>,
     slow: BTreeMap<&'static str, Value>,
@@ -76,6 +77,7 @@ impl Collector {
             net: Rates::default(),
             procs: ProcState::default(),
             irq: HashMap::new(),
+            container_cpu: HashMap::new(),
             events: Events::default(),
             limits: None,
             slow: BTreeMap::new(),
@@ -171,6 +173,10 @@ impl Collector {
         plugins.insert("connections".into(), net_sockets::collect(&ctx, &sockets));
         plugins.insert("irq".into(), misc::irq(&ctx, &mut self.irq));
         plugins.insert("wifi".into(), misc::wifi(&ctx));
+        plugins.insert(
+            "containers".into(),
+            misc::containers(&ctx, &mut self.container_cpu),
+        );
         plugins.insert("now".into(), system::now(&ctx));
         for empty in ["amps", "folders", "gpu"] {
             plugins.insert(empty.into(), json!([]));
@@ -195,7 +201,6 @@ impl Collector {
             self.slow.insert("ip", system::ip(&ctx, &addrs));
             self.slow.insert("sensors", sensors::collect(&ctx));
             self.slow.insert("ports", misc::ports(&self.config.ports));
-            self.slow.insert("containers", misc::containers(&ctx));
             self.hz = system::cpu_hz(&ctx);
             self.cpu_name = system::cpu_name(&ctx);
             self.facts = facts(&ctx, &os, &self.cpu_name, cpucore, phys, &addrs);
@@ -220,6 +225,8 @@ impl Collector {
                 cpucore: f64::from(cpucore),
                 events: &mut self.events,
                 now: now.wall.timestamp_micros() as f64 / 1e6,
+                top_cpu: top_processes(plugins.get("processlist"), "cpu_percent"),
+                top_mem: top_processes(plugins.get("processlist"), "memory_percent"),
             };
             for (name, stats) in &plugins {
                 views.insert(name.clone(), deco.views(name, stats));
@@ -404,6 +411,28 @@ fn facts(
             .collect(),
         ..HostFacts::default()
     }
+}
+
+/// Names of the three processes with the highest `field`, as Glances'
+/// events show them.
+fn top_processes(list: Option<&Value>, field: &str) -> Vec<String> {
+    let mut procs: Vec<(f64, &str)> = list
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p[field].as_f64().unwrap_or(0.0),
+                p["name"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    procs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    procs
+        .into_iter()
+        .take(3)
+        .map(|(_, n)| n.to_string())
+        .collect()
 }
 
 /// A missing core file is worth one line a minute, not one per tick.

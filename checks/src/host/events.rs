@@ -20,10 +20,12 @@ struct Event {
     max: f64,
     sum: f64,
     count: u64,
+    top: Vec<String>,
 }
 
 impl Event {
-    fn observe(&mut self, state: &'static str, value: f64) {
+    fn observe(&mut self, state: &'static str, value: f64, top: &[String]) {
+        self.top = top.to_vec();
         if state == "CRITICAL" {
             self.state = state;
         }
@@ -45,12 +47,20 @@ pub struct Events {
 }
 
 impl Events {
-    /// One decorated observation: `state` is the decoration without `_LOG`.
-    pub fn observe(&mut self, now: f64, state: &'static str, kind: &str, value: f64) {
+    /// One decorated observation: `state` is the decoration without `_LOG`;
+    /// `top` names the processes that use most of the resource now.
+    pub fn observe(
+        &mut self,
+        now: f64,
+        state: &'static str,
+        kind: &str,
+        value: f64,
+        top: &[String],
+    ) {
         let open = self.list.iter().position(|e| e.kind == kind && e.ongoing());
         let alarming = matches!(state, "WARNING" | "CRITICAL");
         match (open, alarming) {
-            (Some(i), true) => self.list[i].observe(state, value),
+            (Some(i), true) => self.list[i].observe(state, value, top),
             (Some(i), false) => {
                 self.list[i].end = now;
                 if now - self.list[i].begin < MIN_DURATION {
@@ -64,7 +74,7 @@ impl Events {
                     .position(|e| e.kind == kind && now - e.end < MIN_DURATION);
                 if let Some(i) = recent {
                     self.list[i].end = -1.0;
-                    self.list[i].observe(state, value);
+                    self.list[i].observe(state, value, top);
                     return;
                 }
                 self.list.insert(
@@ -78,6 +88,7 @@ impl Events {
                         max: value,
                         sum: value,
                         count: 1,
+                        top: top.to_vec(),
                     },
                 );
                 self.list.truncate(MAX_EVENTS);
@@ -111,7 +122,7 @@ impl Events {
                         "sum": e.sum,
                         "count": e.count,
                         "avg": e.sum / e.count.max(1) as f64,
-                        "top": [],
+                        "top": e.top,
                         "desc": "",
                         "sort": sort,
                         "global_msg": format!("{} {}", e.kind, e.state),
@@ -129,13 +140,13 @@ mod tests {
     #[test]
     fn short_events_are_dropped_and_recent_ones_reopened() {
         let mut ev = Events::default();
-        ev.observe(0.0, "WARNING", "MEM", 75.0);
-        ev.observe(2.0, "OK", "MEM", 40.0);
+        ev.observe(0.0, "WARNING", "MEM", 75.0, &[]);
+        ev.observe(2.0, "OK", "MEM", 40.0, &[]);
         assert_eq!(ev.to_json().as_array().map(Vec::len), Some(0), "under 6 s");
-        ev.observe(10.0, "WARNING", "MEM", 75.0);
-        ev.observe(12.0, "CRITICAL", "MEM", 95.0);
-        ev.observe(20.0, "OK", "MEM", 40.0);
-        ev.observe(23.0, "WARNING", "MEM", 80.0);
+        ev.observe(10.0, "WARNING", "MEM", 75.0, &[]);
+        ev.observe(12.0, "CRITICAL", "MEM", 95.0, &["java".to_string()]);
+        ev.observe(20.0, "OK", "MEM", 40.0, &[]);
+        ev.observe(23.0, "WARNING", "MEM", 80.0, &[]);
         let json = ev.to_json();
         assert_eq!(
             json.as_array().map(Vec::len),
@@ -146,14 +157,15 @@ mod tests {
         assert_eq!(json[0]["state"], "CRITICAL");
         assert_eq!(json[0]["max"], 95.0);
         assert_eq!(json[0]["count"], 3);
+        assert_eq!(json[0]["top"], serde_json::json!([]), "the latest top wins");
     }
 
     #[test]
     fn clear_keeps_ongoing_events() {
         let mut ev = Events::default();
-        ev.observe(0.0, "WARNING", "MEM", 75.0);
-        ev.observe(10.0, "OK", "MEM", 40.0);
-        ev.observe(20.0, "CRITICAL", "LOAD", 6.0);
+        ev.observe(0.0, "WARNING", "MEM", 75.0, &[]);
+        ev.observe(10.0, "OK", "MEM", 40.0, &[]);
+        ev.observe(20.0, "CRITICAL", "LOAD", 6.0, &[]);
         ev.clear(ClearEvents::Warning);
         assert_eq!(ev.to_json().as_array().map(Vec::len), Some(1));
         ev.clear(ClearEvents::All);

@@ -143,8 +143,9 @@ impl Probe for LiveProbe {
 
     fn containers(&self) -> Vec<Value> {
         match &self.docker_socket {
-            Some(path) => docker_containers(path).unwrap_or_default(),
-            None => Vec::new(),
+            // A missing socket is the common case: skip the connect.
+            Some(path) if path.exists() => docker_containers(path).unwrap_or_default(),
+            _ => Vec::new(),
         }
     }
 }

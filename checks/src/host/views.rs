@@ -70,6 +70,9 @@ pub struct Decorator<'a> {
     pub events: &'a mut Events,
     /// Epoch seconds, for events.
     pub now: f64,
+    /// The three busiest processes by CPU and by memory, for events.
+    pub top_cpu: Vec<String>,
+    pub top_mem: Vec<String>,
 }
 
 impl Decorator<'_> {
@@ -77,7 +80,12 @@ impl Decorator<'_> {
         if state == "DEFAULT" {
             return state.to_string();
         }
-        self.events.observe(self.now, state, kind, value);
+        let top = if kind.starts_with("MEM") {
+            &self.top_mem
+        } else {
+            &self.top_cpu
+        };
+        self.events.observe(self.now, state, kind, value, top);
         format!("{state}_LOG")
     }
 

@@ -11,33 +11,75 @@ use super::Ctx;
 use crate::host::PortTarget;
 use crate::host::read;
 
-/// Containers of a Docker-compatible engine, in Glances' v4 list shape.
-/// Without stats streaming, cpu and memory figures are absent (null), as
-/// Glances shows them before its second sample.
-pub fn containers(ctx: &Ctx) -> Value {
-    let list = ctx.probe.containers();
-    Value::Array(
-        list.iter()
-            .map(|c| {
-                let name = c["Names"][0].as_str().unwrap_or("").trim_start_matches('/');
-                json!({
-                    "name": name,
-                    "id": c["Id"],
-                    "image": [c["Image"]],
-                    "status": c["State"],
-                    "created": c["Created"],
-                    "command": c["Command"],
-                    "uptime": c["Status"],
-                    "engine": "docker",
-                    "cpu": {"total": null},
-                    "memory": {"usage": null},
-                    "cpu_percent": null,
-                    "memory_usage": null,
-                    "key": "name",
-                })
-            })
-            .collect(),
+/// CPU nanoseconds and memory bytes of a container from its cgroup, in
+/// the layouts of cgroup v2 (systemd and cgroupfs drivers) and v1.
+fn cgroup_usage(ctx: &Ctx, id: &str) -> (Option<u64>, Option<u64>) {
+    let cg = ctx.root.sys.join("fs/cgroup");
+    for dir in [
+        cg.join(format!("system.slice/docker-{id}.scope")),
+        cg.join("docker").join(id),
+    ] {
+        if let Some(stat) = read::string(&dir.join("cpu.stat")) {
+            let usec = stat.lines().find_map(|l| {
+                l.strip_prefix("usage_usec ")
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            });
+            let mem = read::number(&dir.join("memory.current"));
+            return (usec.map(|u| u * 1000), mem);
+        }
+    }
+    (
+        read::number(&cg.join("cpuacct/docker").join(id).join("cpuacct.usage")),
+        read::number(
+            &cg.join("memory/docker")
+                .join(id)
+                .join("memory.usage_in_bytes"),
+        ),
     )
+}
+
+/// Containers of a Docker-compatible engine, in Glances' v4 list shape.
+/// CPU and memory come from the containers' cgroups; `cpu.total` is 0
+/// on a container's first sight (Glances shows null there, which breaks
+/// clients that sum it).
+pub fn containers(ctx: &Ctx, prev: &mut HashMap<String, u64>) -> Value {
+    let list = ctx.probe.containers();
+    let mut next = HashMap::new();
+    let out = list
+        .iter()
+        .map(|c| {
+            let id = c["Id"].as_str().unwrap_or("");
+            let name = c["Names"][0].as_str().unwrap_or("").trim_start_matches('/');
+            let (cpu_ns, mem) = cgroup_usage(ctx, id);
+            let cpu = match (cpu_ns, prev.get(id)) {
+                (Some(now), Some(before)) if ctx.tsu > 0.0 => {
+                    now.saturating_sub(*before) as f64 / 1e9 / ctx.tsu * 100.0
+                }
+                _ => 0.0,
+            };
+            if let Some(ns) = cpu_ns {
+                next.insert(id.to_string(), ns);
+            }
+            let mem = mem.unwrap_or(0);
+            json!({
+                "name": name,
+                "id": id,
+                "image": [c["Image"]],
+                "status": c["State"],
+                "created": c["Created"],
+                "command": c["Command"],
+                "uptime": c["Status"],
+                "engine": "docker",
+                "cpu": {"total": cpu},
+                "memory": {"usage": mem},
+                "cpu_percent": cpu,
+                "memory_usage": mem,
+                "key": "name",
+            })
+        })
+        .collect();
+    *prev = next;
+    Value::Array(out)
 }
 
 /// Configured TCP targets; `status` is the connect time in seconds, or
