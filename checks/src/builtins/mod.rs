@@ -2,6 +2,7 @@
 
 mod fleet;
 pub(crate) mod history;
+mod host;
 mod net;
 pub(crate) mod python;
 
@@ -25,4 +26,5 @@ pub(crate) fn register(engine: &mut Engine) {
     net::register(engine);
     history::register(engine);
     fleet::register(engine);
+    host::register(engine);
 }

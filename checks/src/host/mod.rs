@@ -6,17 +6,75 @@
 //! Field names, units and formulas follow Glances v4, so its clients (Home
 //! Assistant, Homepage, Glances' own web UI) read our output unchanged.
 
+pub mod collector;
+mod events;
+mod fields;
 mod history;
+mod limits;
+mod plugins;
+pub mod probe;
+mod rates;
+mod read;
+mod sampler;
+mod series;
 mod snapshot;
+mod views;
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
+pub use collector::{Collector, Now};
+pub use fields::field_info;
 pub use history::HistoryStore;
+pub use probe::{FixedProbe, FsUsage, IfAddr, LiveProbe, Probe, Uname};
 pub use snapshot::{Snapshot, gzip};
+
+/// Every plugin a snapshot carries, in Glances' (alphabetical) order.
+pub const PLUGINS: &[&str] = &[
+    "alert",
+    "amps",
+    "connections",
+    "containers",
+    "core",
+    "cpu",
+    "diskio",
+    "folders",
+    "fs",
+    "gpu",
+    "ip",
+    "irq",
+    "load",
+    "mem",
+    "memswap",
+    "network",
+    "now",
+    "percpu",
+    "ports",
+    "processcount",
+    "processlist",
+    "programlist",
+    "psutilversion",
+    "quicklook",
+    "sensors",
+    "system",
+    "uptime",
+    "version",
+    "wifi",
+];
+
+/// A TCP port the `ports` plugin checks every `system_tick`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortTarget {
+    pub host: String,
+    pub port: u16,
+    pub description: String,
+    /// Connect timeout; keep it short, the sampler waits for it.
+    pub timeout: Duration,
+}
 
 /// How the sampler runs.
 #[derive(Debug, Clone)]
@@ -34,6 +92,11 @@ pub struct SamplerConfig {
     /// Where `/proc`, `/sys` and `/etc` are; `/` unless a test or a
     /// container with the host mounted elsewhere says otherwise.
     pub root: HostRoot,
+    /// Targets of the `ports` plugin; none by default (no gateway scan).
+    pub ports: Vec<PortTarget>,
+    /// Pause between the priming collection and the first published
+    /// snapshot, so that its rates cover a real interval.
+    pub priming: Duration,
 }
 
 impl Default for SamplerConfig {
@@ -45,6 +108,8 @@ impl Default for SamplerConfig {
             system_tick: Duration::from_secs(60),
             history_size: 1200,
             root: HostRoot::default(),
+            ports: Vec::new(),
+            priming: Duration::from_millis(200),
         }
     }
 }
@@ -88,6 +153,7 @@ struct Inner {
     history: RwLock<HistoryStore>,
     clear_requests: Mutex<Vec<ClearEvents>>,
     config: SamplerConfig,
+    stop: AtomicBool,
 }
 
 impl std::fmt::Debug for HostMonitor {
@@ -108,6 +174,7 @@ impl HostMonitor {
                 history: RwLock::new(history),
                 clear_requests: Mutex::new(Vec::new()),
                 config: SamplerConfig::default(),
+                stop: AtomicBool::new(false),
             }),
         }
     }
@@ -167,18 +234,29 @@ pub struct FieldInfo {
     pub unit: Option<&'static str>,
 }
 
-/// The description and unit of `plugin`'s `field`. A stub with a few
-/// entries until the collectors' own table lands.
-pub fn field_info(plugin: &str, field: &str) -> Option<FieldInfo> {
-    let (description, unit) = match (plugin, field) {
-        ("cpu", "total") => ("Sum of all CPU percentages (except idle).", Some("percent")),
-        ("cpu", "user") => ("Percent time spent in user space.", Some("percent")),
-        ("cpu", "system") => ("Percent time spent in kernel space.", Some("percent")),
-        ("mem", "percent") => ("The percentage usage.", Some("percent")),
-        ("diskio", "read_bytes") => ("Number of bytes read.", Some("byte")),
-        ("network", "bytes_all") => ("Number of bytes sent and received.", Some("byte")),
-        ("network", "interface_name") => ("Interface name.", None),
-        _ => return None,
-    };
-    Some(FieldInfo { description, unit })
+/// Appends the Glances history series of `snapshot` to `store`, stamped
+/// with the snapshot's time (what the sampler does each tick).
+pub fn record_history(store: &mut HistoryStore, snapshot: &Snapshot) {
+    series::record(store, snapshot, snapshot.taken_at);
+}
+
+/// The monitor Rhai's host builtins read.
+static INSTALLED: RwLock<Option<HostMonitor>> = RwLock::new(None);
+
+/// Makes `monitor` the one host builtins (`cpu()`, `mem()`, ...) read in
+/// this process, replacing any earlier one. The process keeps a handle, so
+/// a started sampler runs until [`HostMonitor::stop`].
+pub fn install(monitor: HostMonitor) {
+    let mut slot = INSTALLED
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *slot = Some(monitor);
+}
+
+/// The monitor installed with [`install`], if any.
+pub fn installed() -> Option<HostMonitor> {
+    INSTALLED
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }

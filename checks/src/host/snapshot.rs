@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use zmon_core::host::{HostFacts, HostStatus};
 
 /// The stats of every plugin at one tick, with their views and limits.
@@ -64,14 +64,10 @@ impl Snapshot {
 
     /// `{plugin: stats}` serialised once per snapshot, whoever asks first.
     pub fn all_json(&self) -> &[u8] {
-        self.all_json.get_or_init(|| {
-            let all: Map<String, Value> = self
-                .plugins
-                .iter()
-                .map(|(name, stats)| (name.clone(), stats.clone()))
-                .collect();
-            serde_json::to_vec(&all).unwrap_or_else(|_| b"{}".to_vec())
-        })
+        // A BTreeMap serialises as the same sorted object, without a copy
+        // of every plugin's stats.
+        self.all_json
+            .get_or_init(|| serde_json::to_vec(&self.plugins).unwrap_or_else(|_| b"{}".to_vec()))
     }
 
     /// [`Self::all_json`] gzipped, once per snapshot, so that a burst of
