@@ -6,10 +6,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use async_trait::async_trait;
 use zmon_bus::Bus;
+use zmon_checks::host::HostMonitor;
 use zmon_core::time::SystemClock;
 use zmon_scheduler::SchedulerMetrics;
 use zmon_store::Store;
-use zmon_worker::WorkerMetrics;
+use zmon_worker::{HostAgent, WorkerMetrics};
 
 use crate::probes::{self, Probe};
 use crate::settings::Settings;
@@ -92,13 +93,40 @@ impl Probe for WorkerProbe {
 }
 
 pub async fn worker(settings: &Settings) -> anyhow::Result<()> {
-    let config = settings.worker();
+    let mut config = settings.worker();
+    let reporting = settings.host_reporting();
+    let glances = settings.glances();
+    // One sampler serves the host builtins, the host agent and the
+    // Glances API; without any of them it does not run at all.
+    let monitor = (reporting.is_some() || glances.is_some()).then(|| {
+        let monitor = HostMonitor::start(settings.sampler());
+        zmon_checks::host::install(monitor.clone());
+        monitor
+    });
+    if let (Some(monitor), Some(reporting)) = (&monitor, reporting) {
+        tracing::info!(host = %reporting.entity_id, queue = %reporting.queue, "this worker is its host's agent");
+        config.host = Some(HostAgent {
+            monitor: monitor.clone(),
+            reporting,
+        });
+    }
     tracing::info!(name = %config.name, queues = ?config.queues, "starting worker");
     // Workers hold no database credentials: the bus is all they use.
     let bus: Arc<dyn Bus> = zmon_controller::connect_bus(&settings.controller())?;
     let running = zmon_worker::start(config, bus.clone(), Arc::new(SystemClock))
         .await
         .context("cannot start the worker (is Redis reachable?)")?;
+    let glances_server = match (glances, &monitor) {
+        (Some(glances), Some(monitor)) => {
+            let bind = glances.bind.clone();
+            let server = zmon_worker::glances::serve(glances, monitor.clone())
+                .await
+                .with_context(|| format!("cannot serve the Glances API on {bind}"))?;
+            tracing::info!(addr = %server.local_addr(), "serving the Glances-compatible API");
+            Some(server)
+        }
+        _ => None,
+    };
     let admin = probes::serve(
         &settings.worker_admin_bind,
         Arc::new(WorkerProbe {
@@ -109,6 +137,12 @@ pub async fn worker(settings: &Settings) -> anyhow::Result<()> {
     let stopper = running.stopper();
     on_shutdown_signal("finishing in-flight tasks", async move { stopper.stop() });
     running.run().await;
+    if let Some(server) = glances_server {
+        server.stop().await;
+    }
+    if let Some(monitor) = monitor {
+        monitor.stop();
+    }
     admin.stop(true).await;
     Ok(())
 }

@@ -14,9 +14,11 @@ use anyhow::Context;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
+use zmon_checks::host::{HostRoot, SamplerConfig};
 use zmon_controller::ControllerConfig;
 use zmon_scheduler::{Routing, SchedulerConfig};
-use zmon_worker::WorkerConfig;
+use zmon_worker::glances::GlancesConfig;
+use zmon_worker::{HostReporting, WorkerConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -260,6 +262,45 @@ impl Settings {
         }
     }
 
+    /// The host sampler's configuration.
+    pub fn sampler(&self) -> SamplerConfig {
+        SamplerConfig {
+            tick: Duration::from_secs(self.host_tick_secs.max(1)),
+            history_size: self.host_history_size,
+            root: HostRoot {
+                proc: self.host_proc.clone(),
+                sys: self.host_sys.clone(),
+                etc: self.host_etc.clone(),
+            },
+            ..SamplerConfig::default()
+        }
+    }
+
+    /// How the worker reports its host, when it is the host's agent.
+    pub fn host_reporting(&self) -> Option<HostReporting> {
+        self.host_agent.then(|| {
+            let id = self
+                .host_id
+                .clone()
+                .filter(|id| !id.trim().is_empty())
+                .unwrap_or_else(zmon_worker::config::hostname);
+            HostReporting::for_host(&id)
+        })
+    }
+
+    /// The Glances-compatible API, when `glances_bind` is set.
+    pub fn glances(&self) -> Option<GlancesConfig> {
+        let bind = self.glances_bind.clone().filter(|b| !b.trim().is_empty())?;
+        Some(GlancesConfig {
+            bind,
+            username: self.glances_username.clone(),
+            password: self.glances_password.clone().filter(|p| !p.is_empty()),
+            cors_origins: self.glances_cors_origins.clone(),
+            allowed_hosts: self.glances_allowed_hosts.clone(),
+            ..GlancesConfig::default()
+        })
+    }
+
     pub fn scheduler(&self) -> SchedulerConfig {
         let queues = self.queues_or_default();
         let by_check = self
@@ -342,6 +383,54 @@ mod tests {
             let s = Settings::load(None).map_err(|e| e.to_string())?.settings;
             assert_eq!(s.queues, ["default", "internal"]);
             assert_eq!(s.log_format, LogFormat::Json);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn host_agent_and_glances_api_from_env() {
+        Jail::expect_with(|jail| {
+            let defaults = Settings::load(None).map_err(|e| e.to_string())?.settings;
+            assert!(
+                defaults.glances().is_none(),
+                "the Glances API is off by default"
+            );
+            assert!(
+                defaults.host_reporting().is_some(),
+                "workers are host agents by default"
+            );
+
+            jail.set_env("ZMON_HOST_ID", "Node-7");
+            jail.set_env("ZMON_HOST_PROC", "/host/proc");
+            jail.set_env("ZMON_HOST_TICK_SECS", "5");
+            jail.set_env("ZMON_GLANCES_BIND", "0.0.0.0:61208");
+            jail.set_env("ZMON_GLANCES_PASSWORD", "secret");
+            jail.set_env(
+                "ZMON_GLANCES_CORS_ORIGINS",
+                "https://a.example, https://b.example",
+            );
+            let loaded = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(loaded.unknown_env.is_empty(), "{:?}", loaded.unknown_env);
+            let s = loaded.settings;
+            let reporting = s.host_reporting().ok_or("reporting")?;
+            assert_eq!(
+                (reporting.entity_id.as_str(), reporting.queue.as_str()),
+                ("node-7", "host-node-7")
+            );
+            let sampler = s.sampler();
+            assert_eq!(sampler.root.proc, Path::new("/host/proc"));
+            assert_eq!(sampler.tick, Duration::from_secs(5));
+            let glances = s.glances().ok_or("glances")?;
+            assert_eq!(glances.bind, "0.0.0.0:61208");
+            assert_eq!(glances.password.as_deref(), Some("secret"));
+            assert_eq!(
+                glances.cors_origins,
+                ["https://a.example", "https://b.example"]
+            );
+
+            jail.set_env("ZMON_HOST_AGENT", "false");
+            let s = Settings::load(None).map_err(|e| e.to_string())?.settings;
+            assert!(s.host_reporting().is_none());
             Ok(())
         });
     }

@@ -354,3 +354,55 @@ async fn scheduler_and_worker_serve_probes_and_stop_on_sigterm() {
     assert!(terminate(&mut worker).success());
     assert!(terminate(&mut scheduler).success());
 }
+
+#[tokio::test]
+async fn a_worker_registers_its_host_and_serves_the_glances_api() {
+    zmon_checks::install_crypto_provider();
+    let f = database();
+    let (admin_port, glances_port) = (free_port(), free_port());
+    let mut worker = zmon(&f)
+        .env("ZMON_WORKER_ADMIN_BIND", format!("127.0.0.1:{admin_port}"))
+        .env("ZMON_GLANCES_BIND", format!("127.0.0.1:{glances_port}"))
+        .env("ZMON_HOST_ID", "Bin-Test-Host")
+        .arg("worker")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker starts");
+    let base = format!("http://127.0.0.1:{glances_port}/api/4");
+    wait_ready(&format!("{base}/status")).await;
+    let cpu: serde_json::Value = reqwest::get(format!("{base}/cpu"))
+        .await
+        .expect("cpu")
+        .json()
+        .await
+        .expect("json");
+    let total = cpu["total"].as_f64().unwrap_or(-1.0);
+    assert!((0.0..=100.0).contains(&total), "{cpu}");
+
+    // The registration names the host's own queue, which the worker claims.
+    let mut redis = f.space.connection().await.expect("redis");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let registration: serde_json::Value = loop {
+        let raw: Option<String> = redis::AsyncCommands::hget(
+            &mut redis,
+            f.space.keys.host_registrations(),
+            "bin-test-host",
+        )
+        .await
+        .expect("hget");
+        if let Some(raw) = raw {
+            break serde_json::from_str(&raw).expect("registration json");
+        }
+        assert!(Instant::now() < deadline, "no host registration");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(registration["queue"], "host-bin-test-host");
+    assert!(registration["facts"]["mem_total"].as_u64().unwrap_or(0) > 0);
+    let status: Option<String> =
+        redis::AsyncCommands::get(&mut redis, f.space.keys.host_status("bin-test-host"))
+            .await
+            .expect("get");
+    assert!(status.is_some_and(|s| s.contains("process_count")));
+    assert!(terminate(&mut worker).success());
+}
