@@ -22,6 +22,7 @@ struct Platform {
     base: String,
     http: reqwest::Client,
     store: Arc<dyn Store>,
+    bus: Arc<RedisBus>,
     controller: actix_web::dev::ServerHandle,
     scheduler: zmon_scheduler::Stopper,
     workers: Vec<zmon_worker::Stopper>,
@@ -90,6 +91,7 @@ impl Platform {
             base,
             http: reqwest::Client::new(),
             store,
+            bus,
             controller,
             scheduler: scheduler_stop,
             workers: worker_stops,
@@ -525,5 +527,67 @@ async fn the_host_library_loads_through_the_api_and_spots_a_silent_host() {
     let hosts = hosts.as_object().cloned().unwrap_or_default();
     assert_eq!(hosts.keys().collect::<Vec<_>>(), ["silent"], "{hosts:?}");
     assert!(hosts["silent"].as_i64().unwrap_or_default() >= 3600);
+    p.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_library_runs_cleanly_on_a_live_host() {
+    use zmon_bus::Bus;
+    use zmon_checks::host::{HostMonitor, SamplerConfig};
+    let monitor = HostMonitor::start(SamplerConfig {
+        tick: Duration::from_millis(500),
+        ..SamplerConfig::default()
+    });
+    zmon_checks::host::install(monitor.clone());
+    let mut worker = host_worker("live", 0);
+    if let Some(agent) = worker.host.as_mut() {
+        agent.monitor = monitor;
+    }
+    let p = Platform::start_with_workers(vec![worker]).await;
+    eventually("the live host entity", || async {
+        let (status, _) = p.call(Method::GET, "/api/v1/entities/live", None).await;
+        (status == 200).then_some(())
+    })
+    .await;
+    load_host_library(&p);
+    let (_, checks) = p.call(Method::GET, "/api/v1/check-definitions", None).await;
+    let host_checks: Vec<(i64, String)> = checks
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["entities"][0]["type"] == "host")
+        .filter_map(|c| Some((c["id"].as_i64()?, c["name"].as_str()?.to_string())))
+        .collect();
+    assert_eq!(host_checks.len(), 5, "{checks}");
+    for (check_id, name) in &host_checks {
+        let result = eventually(&format!("a result of {name}"), || async {
+            p.bus
+                .latest_results(*check_id, &["live".to_string()])
+                .await
+                .ok()?
+                .remove("live")
+        })
+        .await;
+        assert!(result.exc.is_none(), "{name} failed: {:?}", result.value);
+    }
+    let (_, alerts) = p.call(Method::GET, "/api/v1/alert-definitions", None).await;
+    for alert in alerts.as_array().into_iter().flatten() {
+        let on_hosts = host_checks
+            .iter()
+            .any(|(id, _)| alert["check_definition_id"] == *id);
+        if alert["template"] == true || !on_hosts {
+            continue;
+        }
+        let id = alert["id"].as_i64().unwrap_or_default();
+        let captures = eventually(&format!("an evaluation of {}", alert["name"]), || async {
+            p.bus.evaluated_entities(id).await.ok()?.remove("live")
+        })
+        .await;
+        assert!(
+            !captures.contains_key("exception"),
+            "{}: {captures:?}",
+            alert["name"]
+        );
+    }
     p.stop().await;
 }
