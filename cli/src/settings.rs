@@ -94,6 +94,12 @@ pub struct Settings {
     /// empty: any.
     #[serde(deserialize_with = "list_or_csv")]
     pub glances_allowed_hosts: Vec<String>,
+    /// Lets browsers send credentials to listed origins (never with `*`).
+    pub glances_cors_credentials: bool,
+    /// Serves the API under a prefix, e.g. `/glances`.
+    pub glances_url_prefix: String,
+    /// Lifetime of the tokens `/api/4/token` issues.
+    pub glances_jwt_expire_minutes: u64,
 }
 
 impl Default for Settings {
@@ -133,6 +139,9 @@ impl Default for Settings {
             glances_password: None,
             glances_cors_origins: vec!["*".into()],
             glances_allowed_hosts: Vec::new(),
+            glances_cors_credentials: false,
+            glances_url_prefix: String::new(),
+            glances_jwt_expire_minutes: 60,
         }
     }
 }
@@ -297,7 +306,9 @@ impl Settings {
             password: self.glances_password.clone().filter(|p| !p.is_empty()),
             cors_origins: self.glances_cors_origins.clone(),
             allowed_hosts: self.glances_allowed_hosts.clone(),
-            ..GlancesConfig::default()
+            cors_credentials: self.glances_cors_credentials,
+            url_prefix: self.glances_url_prefix.clone(),
+            jwt_expire: Duration::from_secs(self.glances_jwt_expire_minutes.max(1) * 60),
         })
     }
 
