@@ -221,7 +221,7 @@ fn every_network_and_disk_entry_has_rates_including_new_devices() {
     assert_eq!(eth1["bytes_recv_rate_per_sec"], 0.0);
     assert_eq!(eth1["bytes_all_gauge"], 8000);
     assert_eq!(eth1["time_since_update"], 2.0);
-    assert_eq!(eth1["is_up"], false);
+    assert_eq!(eth1["is_up"], true);
     assert_eq!(eth1["speed"], 0);
     let names: Vec<&str> = s
         .plugin("network")
@@ -230,7 +230,11 @@ fn every_network_and_disk_entry_has_rates_including_new_devices() {
         .iter()
         .filter_map(|e| e["interface_name"].as_str())
         .collect();
-    assert_eq!(names, ["eth0", "eth1"], "lo and docker* are hidden");
+    assert_eq!(
+        names,
+        ["eth0", "eth1"],
+        "lo, docker* and down interfaces (eth2) are hidden"
+    );
 
     let vda = entry(&s, "diskio", "vda");
     assert_eq!(vda["read_count"], 100);

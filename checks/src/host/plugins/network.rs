@@ -35,7 +35,7 @@ pub fn net_dev(ctx: &Ctx) -> Vec<NetDev> {
         .collect()
 }
 
-/// Glances' default `hide=docker.*,lo`.
+/// Glances' default `hide=docker.*,lo` (down interfaces are hidden too).
 fn hidden(name: &str) -> bool {
     name == "lo" || name.starts_with("docker")
 }
@@ -51,6 +51,11 @@ pub fn collect(ctx: &Ctx, devs: &[NetDev], rates: &mut Rates) -> Value {
         let flags = read::trimmed(&class.join("flags"))
             .and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok())
             .unwrap_or(0);
+        // Glances' default `hide_no_up=True`: a down interface says
+        // nothing and only adds noise to dashboards.
+        if flags & 1 == 0 {
+            continue;
+        }
         // Mb/s; the kernel says -1 (or fails to read) for virtual links.
         let mbps: i64 = read::number(&class.join("speed")).unwrap_or(0);
         let mut entry = Map::new();
@@ -68,7 +73,7 @@ pub fn collect(ctx: &Ctx, devs: &[NetDev], rates: &mut Rates) -> Value {
         );
         // Glances multiplies by 1048576; a megabit is 10^6 bits.
         entry.insert("speed".into(), json!(mbps.max(0) as u64 * 1_000_000));
-        entry.insert("is_up".into(), json!(flags & 1 == 1));
+        entry.insert("is_up".into(), json!(true));
         entry.insert("key".into(), json!("interface_name"));
         out.push(Value::Object(entry));
     }
