@@ -32,7 +32,7 @@ impl Now {
 }
 
 /// Every slow plugin keeps its last value between refreshes.
-const SLOW: &[&str] = &["fs", "system", "ip", "sensors", "ports"];
+const SLOW: &[&str] = &["fs", "connections", "system", "ip", "sensors", "ports"];
 
 /// Reads the host; holds the baselines for rates and the caches.
 pub struct Collector {
@@ -169,8 +169,6 @@ impl Collector {
         plugins.insert("processlist".into(), scan.processlist);
         plugins.insert("programlist".into(), scan.programlist);
         plugins.insert("processcount".into(), scan.processcount);
-        let sockets = net_sockets::scan(&ctx);
-        plugins.insert("connections".into(), net_sockets::collect(&ctx, &sockets));
         plugins.insert("irq".into(), misc::irq(&ctx, &mut self.irq));
         plugins.insert("wifi".into(), misc::wifi(&ctx));
         plugins.insert(
@@ -192,6 +190,9 @@ impl Collector {
             let mounts = fs::mounts(&ctx);
             self.slow.insert("fs", fs::collect(&ctx, &mounts));
             self.disk_usage = fs::nezha_disk(&ctx, &mounts);
+            let sockets = net_sockets::scan(&ctx);
+            self.slow
+                .insert("connections", net_sockets::collect(&ctx, &sockets));
         }
         if system_due {
             self.system_at = Some(now.mono);
@@ -237,7 +238,7 @@ impl Collector {
 
         let status = status(
             &ctx,
-            &sockets,
+            net_sockets::counts(&ctx),
             &mut self.nezha_net,
             self.disk_usage.0,
             &plugins,
@@ -281,7 +282,7 @@ impl Collector {
 /// Nezha's status from this collection.
 fn status(
     ctx: &Ctx,
-    sockets: &net_sockets::Sockets,
+    (tcp, udp): (u64, u64),
     nezha_net: &mut Option<(i64, u64, u64, u64, u64)>,
     disk_used: u64,
     plugins: &BTreeMap<String, Value>,
@@ -319,7 +320,6 @@ fn status(
         None => (0, 0, (secs, net_in, net_out)),
     };
     *nezha_net = Some((base.0, base.1, base.2, speed_in, speed_out));
-    let (tcp, udp) = (sockets.tcp, sockets.udp);
     let temperatures = plugins
         .get("sensors")
         .and_then(Value::as_array)
