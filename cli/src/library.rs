@@ -56,10 +56,18 @@ struct Entry {
     definition: Map<String, Value>,
 }
 
+/// How to reach a controller's API.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    Token(String),
+    Basic(String, Option<String>),
+    None,
+}
+
 struct Client {
     http: reqwest::Client,
     base: String,
-    args: LoadArgs,
+    credentials: Credentials,
 }
 
 impl Client {
@@ -67,10 +75,10 @@ impl Client {
         let req = self
             .http
             .request(method, format!("{}{path}", self.base.trim_end_matches('/')));
-        match (&self.args.token, &self.args.user) {
-            (Some(token), _) => req.bearer_auth(token),
-            (None, Some(user)) => req.basic_auth(user, self.args.password.as_deref()),
-            (None, None) => req,
+        match &self.credentials {
+            Credentials::Token(token) => req.bearer_auth(token),
+            Credentials::Basic(user, password) => req.basic_auth(user, password.as_deref()),
+            Credentials::None => req,
         }
     }
 
@@ -91,14 +99,40 @@ impl Client {
 pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let library: Library = yaml_serde::from_str(&text)
-        .with_context(|| format!("{} is not a valid library", args.file.display()))?;
+    let credentials = match (args.token, args.user) {
+        (Some(token), _) => Credentials::Token(token),
+        (None, Some(user)) => Credentials::Basic(user, args.password),
+        (None, None) => Credentials::None,
+    };
+    let origin = args.file.display().to_string();
+    let (checks, alerts) = load_text(&args.url, credentials, &text, &origin, true).await?;
+    println!("loaded {checks} checks and {alerts} alerts from {origin}");
+    Ok(())
+}
+
+/// Loads the library `text` (named `origin` in messages) into the
+/// controller at `url`; returns how many checks and alerts were saved.
+/// With `verbose`, prints one line per definition.
+pub async fn load_text(
+    url: &str,
+    credentials: Credentials,
+    text: &str,
+    origin: &str,
+    verbose: bool,
+) -> anyhow::Result<(usize, usize)> {
+    let library: Library =
+        yaml_serde::from_str(text).with_context(|| format!("{origin} is not a valid library"))?;
     let client = Client {
         http: reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()?,
-        base: args.url.clone(),
-        args,
+        base: url.to_string(),
+        credentials,
+    };
+    let say = |line: String| {
+        if verbose {
+            println!("{line}");
+        }
     };
 
     let mut check_ids = HashMap::new();
@@ -119,7 +153,7 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
         let id = saved["id"]
             .as_i64()
             .with_context(|| format!("{what}: the controller returned no id"))?;
-        println!("{what}: saved as check {id}");
+        say(format!("{what}: saved as check {id}"));
         check_ids.insert(entry.key.clone(), id);
     }
 
@@ -185,14 +219,8 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
         let id = saved["id"]
             .as_i64()
             .with_context(|| format!("{what}: the controller returned no id"))?;
-        println!("{what}: {verb} as alert {id}");
+        say(format!("{what}: {verb} as alert {id}"));
         alert_ids.insert(entry.key.clone(), id);
     }
-    println!(
-        "loaded {} checks and {} alerts from {}",
-        check_ids.len(),
-        alert_ids.len(),
-        client.args.file.display()
-    );
-    Ok(())
+    Ok((check_ids.len(), alert_ids.len()))
 }

@@ -6,6 +6,7 @@ mod logging;
 mod probes;
 mod roles;
 mod settings;
+mod standalone;
 
 use std::path::PathBuf;
 
@@ -31,6 +32,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run everything in one process: controller, scheduler, a worker
+    /// watching this host, and the Glances API.
+    Standalone,
     /// Run the REST controller (applies pending migrations first).
     Controller,
     /// Run a scheduler (replicas elect one leader).
@@ -63,11 +67,13 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let loaded = Settings::load(cli.config.as_deref())?;
     let settings = loaded.settings;
+    let loaded_explicit = loaded.explicit;
     logging::init(settings.log_format, &settings.log)?;
     for key in &loaded.unknown_env {
         tracing::warn!(variable = %key, "ignoring unknown ZMON_* environment variable");
     }
     match cli.command {
+        Command::Standalone => standalone::standalone(&settings, &loaded_explicit).await,
         Command::Controller => roles::controller(&settings).await,
         Command::Scheduler => roles::scheduler(&settings).await,
         Command::Worker => roles::worker(&settings).await,

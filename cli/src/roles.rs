@@ -157,7 +157,7 @@ fn on_shutdown_signal(what: &'static str, stop: impl Future<Output = ()> + Send 
 }
 
 /// SIGTERM (Kubernetes) or Ctrl-C.
-async fn wait_for_shutdown_signal() {
+pub(crate) async fn wait_for_shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

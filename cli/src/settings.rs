@@ -6,7 +6,7 @@
 //! `ZMON_ADMIN_PASSWORD`, `ZMON_PRESHARED_TOKENS`, `ZMON_LOG_FORMAT`, and the
 //! rest of the fields below in upper case.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -161,6 +161,9 @@ fn is_kubernetes_service_link(key: &str) -> bool {
 pub struct Loaded {
     pub settings: Settings,
     pub unknown_env: Vec<String>,
+    /// Settings given by the file or the environment rather than left at
+    /// their defaults (`zmon standalone` picks other defaults for them).
+    pub explicit: BTreeSet<String>,
 }
 
 /// A TOML table, or JSON text in an environment variable.
@@ -213,6 +216,7 @@ impl Settings {
     /// meant for others.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Loaded> {
         let known = Self::known_keys();
+        let mut explicit = BTreeSet::new();
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
@@ -227,6 +231,7 @@ impl Settings {
                     known.join(", ")
                 );
             }
+            explicit.extend(table.keys().cloned());
             figment = figment.merge(Toml::string(&text));
         }
         let env =
@@ -244,9 +249,15 @@ impl Settings {
             })
             .map(|k| format!("ZMON_{k}"))
             .collect();
+        explicit.extend(
+            std::env::vars()
+                .filter_map(|(k, _)| k.strip_prefix("ZMON_").map(str::to_lowercase))
+                .filter(|k| known.contains(k)),
+        );
         Ok(Loaded {
             settings,
             unknown_env,
+            explicit,
         })
     }
 
