@@ -14,6 +14,7 @@
 //! for the embedded mode will implement the same trait. The trait speaks of
 //! what the loops need, not of Redis commands.
 
+mod memory;
 mod redis;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -32,7 +33,11 @@ use zmon_core::status::CheckResult;
 use zmon_core::task::TrialResult;
 use zmon_core::{AlertStatus, Task};
 
+pub use self::memory::{MemoryBus, MemoryBusConfig};
 pub use self::redis::RedisBus;
+
+/// Results kept per check and entity, as in ZMON.
+pub(crate) const RESULTS_KEPT: usize = 20;
 
 pub type BusResult<T> = Result<T, BusError>;
 
