@@ -65,6 +65,7 @@ on_both_buses!(
     concurrent_consumers_never_claim_the_same_task,
     a_waiting_consumer_wakes_up_for_a_new_task,
     alert_state_follows_zmon_and_keeps_the_start_time,
+    an_alert_changes_as_a_whole_with_its_first_and_last_entity,
     a_result_is_recorded_with_its_acknowledgement,
     events_are_delivered_to_a_group_once,
     one_leader_at_a_time,
@@ -578,6 +579,62 @@ async fn downtimes_are_mirrored_and_read_per_alert_and_entity(t: TestBus) {
     let mut all = bus.mirrored_downtimes().await.unwrap();
     all.sort_by_key(|d| (d.alert_id, d.entity.clone()));
     assert_eq!(all, vec![b, c]);
+}
+
+async fn an_alert_changes_as_a_whole_with_its_first_and_last_entity(t: TestBus) {
+    let bus = &t.bus;
+    let record = |entity: &str, ts: f64, is_raised: bool| CheckRecord {
+        check_id: 8,
+        entity: entity.into(),
+        result: result(ts, json!(ts)),
+        alerts: vec![AlertUpdate {
+            alert_id: 80,
+            captures: Map::new(),
+            raised: is_raised.then(|| raised(ts)),
+        }],
+    };
+    let changes = |t: &[zmon_bus::AlertTransition]| (t[0].entity_changed, t[0].alert_changed);
+    let a = bus.record(&record("a", 10.0, true), None).await.unwrap();
+    assert_eq!(changes(&a), (true, true));
+    let b = bus.record(&record("b", 11.0, true), None).await.unwrap();
+    assert_eq!(changes(&b), (true, false), "the alert was already up");
+    assert_eq!(b[0].start_time, Some(11.0));
+    assert_eq!(
+        bus.raised_entities(80)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    let a = bus.record(&record("a", 12.0, false), None).await.unwrap();
+    assert_eq!(changes(&a), (true, false), "b keeps the alert up");
+    assert_eq!(a[0].start_time, None);
+    let a = bus.record(&record("a", 13.0, false), None).await.unwrap();
+    assert_eq!(changes(&a), (false, false), "was not raised");
+    let states = bus.alert_states(&[80, 81]).await.unwrap();
+    assert_eq!(states.keys().collect::<Vec<_>>(), [&80]);
+    assert_eq!(states[&80].keys().collect::<Vec<_>>(), ["b"]);
+    assert_eq!(bus.platform_status(&[]).await.unwrap().alerts_active, 1);
+
+    let per_entity = bus.evaluated_entity_results(80, 8, 5).await.unwrap();
+    let summary: Vec<(String, Vec<f64>)> = per_entity
+        .into_iter()
+        .map(|(e, r)| (e, r.iter().map(|r| r.ts).collect()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("a".to_string(), vec![13.0, 12.0, 10.0]),
+            ("b".to_string(), vec![11.0])
+        ]
+    );
+
+    bus.forget_alert_entity(80, "b").await.unwrap();
+    assert!(bus.raised_alert_ids().await.unwrap().is_empty());
+    let b = bus.record(&record("b", 14.0, true), None).await.unwrap();
+    assert_eq!(changes(&b), (true, true), "raised afresh after forgetting");
+    assert_eq!(b[0].start_time, Some(14.0));
 }
 
 // What only the in-process bus has.
