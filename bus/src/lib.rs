@@ -10,10 +10,21 @@
 //!   the events, and runs trial runs and instant evaluations;
 //! - schedulers elect a leader.
 //!
-//! Redis implements it with ZMON's key names; an in-process implementation
-//! for the embedded mode will implement the same trait. The trait speaks of
-//! what the loops need, not of Redis commands.
+//! Two implementations, with the same observable behaviour (one behaviour
+//! test suite, `tests/behaviour.rs`, runs against both):
+//!
+//! - [`RedisBus`] keeps everything in Redis with ZMON's key names, for
+//!   distributed components;
+//! - [`MemoryBus`] keeps it inside one process, for the zero-configuration
+//!   standalone mode. Nothing survives a restart. Its bounds are set by
+//!   [`MemoryBusConfig`]: a full queue drops its oldest waiting tasks, a
+//!   full event backlog its oldest events, and events taken but not
+//!   acknowledged within `event_claim_after` (60 s by default, as Redis's
+//!   XAUTOCLAIM here) are delivered again.
+//!
+//! The trait speaks of what the loops need, not of Redis commands.
 
+mod memory;
 mod redis;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -32,7 +43,11 @@ use zmon_core::status::CheckResult;
 use zmon_core::task::TrialResult;
 use zmon_core::{AlertStatus, Task};
 
+pub use self::memory::{MemoryBus, MemoryBusConfig};
 pub use self::redis::RedisBus;
+
+/// Results kept per check and entity, as in ZMON.
+pub(crate) const RESULTS_KEPT: usize = 20;
 
 pub type BusResult<T> = Result<T, BusError>;
 

@@ -1,12 +1,16 @@
-//! What every bus must do, run here against Redis (each test on its own
-//! key prefix). The in-process bus will run the same functions.
+//! What every bus must do: each behaviour is one function, run against
+//! Redis (each test on its own key prefix) in `on_redis` and against the
+//! in-process bus in `on_memory`. Tests of what only one bus has follow.
 
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, json};
 use zmon_bus::testing::TestKeySpace;
-use zmon_bus::{AlertUpdate, Bus, CheckRecord};
+use zmon_bus::{AlertUpdate, Bus, CheckRecord, MemoryBus, MemoryBusConfig};
 use zmon_core::event::{AlertEvent, AlertEventKind};
 use zmon_core::status::CheckResult;
 use zmon_core::task::{TaskCheck, TaskKind, TrialResult};
@@ -14,16 +18,61 @@ use zmon_core::{AlertStatus, Task};
 
 struct TestBus {
     bus: Arc<dyn Bus>,
-    space: TestKeySpace,
+    /// The Redis key space, emptied when the test ends.
+    _space: Option<TestKeySpace>,
 }
 
 fn redis_bus() -> TestBus {
     let space = TestKeySpace::new("bustest");
     TestBus {
         bus: Arc::new(space.bus().expect("redis url")),
-        space,
+        _space: Some(space),
     }
 }
+
+fn memory_bus() -> TestBus {
+    TestBus {
+        bus: Arc::new(MemoryBus::default()),
+        _space: None,
+    }
+}
+
+/// Runs each behaviour against both buses, as `on_redis::<name>` and
+/// `on_memory::<name>`.
+macro_rules! on_both_buses {
+    ($($name:ident),* $(,)?) => {
+        mod on_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::redis_bus()).await
+                }
+            )*
+        }
+        mod on_memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::memory_bus()).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_buses!(
+    tasks_are_claimed_acknowledged_and_recovered,
+    concurrent_consumers_never_claim_the_same_task,
+    a_waiting_consumer_wakes_up_for_a_new_task,
+    alert_state_follows_zmon_and_keeps_the_start_time,
+    an_alert_changes_as_a_whole_with_its_first_and_last_entity,
+    a_result_is_recorded_with_its_acknowledgement,
+    events_are_delivered_to_a_group_once,
+    one_leader_at_a_time,
+    trial_runs_instant_evaluations_and_heartbeats,
+    host_registrations_replace_per_host_and_status_expires,
+    downtimes_are_mirrored_and_read_per_alert_and_entity,
+);
 
 fn task(n: i64) -> Task {
     Task {
@@ -70,9 +119,7 @@ fn raised(ts: f64) -> AlertStatus {
     }
 }
 
-#[tokio::test]
-async fn tasks_are_claimed_acknowledged_and_recovered() {
-    let t = redis_bus();
+async fn tasks_are_claimed_acknowledged_and_recovered(t: TestBus) {
     let bus = &t.bus;
     bus.enqueue("default", &[task(1), task(2), task(3)])
         .await
@@ -151,10 +198,11 @@ async fn tasks_are_claimed_acknowledged_and_recovered() {
 }
 
 #[tokio::test]
-async fn garbage_on_a_queue_is_reported_not_fatal() {
+async fn garbage_on_a_redis_queue_is_reported_not_fatal() {
     let t = redis_bus();
-    let mut conn = t.space.connection().await.expect("conn");
-    let _: () = redis::AsyncCommands::rpush(&mut conn, t.space.keys.queue("default"), "not json")
+    let space = t._space.as_ref().unwrap();
+    let mut conn = space.connection().await.expect("conn");
+    let _: () = redis::AsyncCommands::rpush(&mut conn, space.keys.queue("default"), "not json")
         .await
         .expect("push");
     let mut c = t.bus.consumer("default", "c").await.expect("consumer");
@@ -167,9 +215,7 @@ async fn garbage_on_a_queue_is_reported_not_fatal() {
     t.bus.ack(&claimed).await.expect("ack");
 }
 
-#[tokio::test]
-async fn alert_state_follows_zmon_and_keeps_the_start_time() {
-    let t = redis_bus();
+async fn alert_state_follows_zmon_and_keeps_the_start_time(t: TestBus) {
     let bus = &t.bus;
     let record = |ts: f64, is_raised: bool| CheckRecord {
         check_id: 7,
@@ -267,9 +313,7 @@ async fn alert_state_follows_zmon_and_keeps_the_start_time() {
     );
 }
 
-#[tokio::test]
-async fn events_are_delivered_to_a_group_once() {
-    let t = redis_bus();
+async fn events_are_delivered_to_a_group_once(t: TestBus) {
     let bus = &t.bus;
     let mut consumer = bus
         .event_consumer("controller", "c1")
@@ -308,9 +352,7 @@ async fn events_are_delivered_to_a_group_once() {
     );
 }
 
-#[tokio::test]
-async fn one_leader_at_a_time() {
-    let t = redis_bus();
+async fn one_leader_at_a_time(t: TestBus) {
     let bus = &t.bus;
     let ttl = Duration::from_millis(200);
     assert!(bus.lead("scheduler", "a", ttl).await.expect("lead"));
@@ -330,9 +372,7 @@ async fn one_leader_at_a_time() {
     assert!(bus.lead("scheduler", "a", ttl).await.expect("free again"));
 }
 
-#[tokio::test]
-async fn trial_runs_instant_evaluations_and_heartbeats() {
-    let t = redis_bus();
+async fn trial_runs_instant_evaluations_and_heartbeats(t: TestBus) {
     let bus = &t.bus;
     bus.start_trial_run("tr1", &["h1".into(), "h2".into()], Duration::from_secs(60))
         .await
@@ -372,10 +412,8 @@ async fn trial_runs_instant_evaluations_and_heartbeats() {
     assert_eq!(status.workers[0].last_execution_time, 1_001.5);
 }
 
-#[tokio::test]
-async fn host_registrations_replace_per_host_and_status_expires() {
+async fn host_registrations_replace_per_host_and_status_expires(t: TestBus) {
     use zmon_core::host::{HostFacts, HostRegistration, HostReport, HostStatus};
-    let t = redis_bus();
     let bus = &t.bus;
     let registration = |id: &str, mem_total: u64| HostRegistration {
         id: id.into(),
@@ -431,4 +469,346 @@ async fn host_registrations_replace_per_host_and_status_expires() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+async fn concurrent_consumers_never_claim_the_same_task(t: TestBus) {
+    const TASKS: i64 = 400;
+    let mut claimers = Vec::new();
+    for n in 0..4 {
+        let bus = Arc::clone(&t.bus);
+        let mut consumer = bus.consumer("default", &format!("c{n}")).await.unwrap();
+        claimers.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            while let Some(claimed) = consumer.next(Duration::from_millis(300)).await.unwrap() {
+                ids.push(claimed.task.as_ref().unwrap().id.clone());
+                bus.ack(&claimed).await.unwrap();
+            }
+            ids
+        }));
+    }
+    // In batches while the consumers already wait, so they race.
+    for batch in 0..(TASKS / 20) {
+        let tasks: Vec<Task> = (0..20).map(|i| task(batch * 20 + i)).collect();
+        t.bus.enqueue("default", &tasks).await.unwrap();
+        tokio::task::yield_now().await;
+    }
+    let mut claims: BTreeMap<String, usize> = BTreeMap::new();
+    for claimer in claimers {
+        for id in claimer.await.unwrap() {
+            *claims.entry(id).or_default() += 1;
+        }
+    }
+    assert_eq!(claims.len(), TASKS as usize, "every task claimed");
+    assert!(claims.values().all(|n| *n == 1), "none claimed twice");
+    assert_eq!(t.bus.queue_length("default").await.unwrap(), 0);
+}
+
+async fn a_waiting_consumer_wakes_up_for_a_new_task(t: TestBus) {
+    let mut consumer = t.bus.consumer("default", "c").await.unwrap();
+    let bus = Arc::clone(&t.bus);
+    let producer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        bus.enqueue("default", &[task(1)]).await.unwrap();
+    });
+    let started = std::time::Instant::now();
+    let claimed = consumer.next(Duration::from_secs(5)).await.unwrap();
+    assert!(claimed.is_some(), "woken by the task");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "not at the timeout"
+    );
+    producer.await.unwrap();
+}
+
+async fn a_result_is_recorded_with_its_acknowledgement(t: TestBus) {
+    let bus = &t.bus;
+    bus.enqueue("default", &[task(1)]).await.unwrap();
+    let mut consumer = bus.consumer("default", "c").await.unwrap();
+    let claimed = consumer
+        .next(Duration::from_millis(100))
+        .await
+        .unwrap()
+        .unwrap();
+    let record = CheckRecord {
+        check_id: 1,
+        entity: "h1".into(),
+        result: result(10.0, json!(1)),
+        alerts: vec![],
+    };
+    bus.record(&record, Some(&claimed)).await.unwrap();
+    // Acknowledged: handing back the consumer's tasks finds nothing.
+    assert_eq!(bus.hand_back("default", "c").await.unwrap(), 0);
+    let latest = bus
+        .latest_results(1, &["h1".into(), "h2".into()])
+        .await
+        .unwrap();
+    assert_eq!(latest.keys().collect::<Vec<_>>(), ["h1"]);
+    assert_eq!(latest["h1"].ts, 10.0);
+    let (downtimes, history) = bus.task_context(1, "h1", &[5, 6], 3).await.unwrap();
+    assert_eq!(downtimes, vec![vec![], vec![]]);
+    assert_eq!(history, vec![result(10.0, json!(1))]);
+}
+
+async fn downtimes_are_mirrored_and_read_per_alert_and_entity(t: TestBus) {
+    use zmon_core::downtime::Downtime;
+    let bus = &t.bus;
+    let group = uuid::Uuid::new_v4();
+    let downtime = |alert_id: i64, entity: &str| Downtime {
+        id: uuid::Uuid::new_v4(),
+        alert_id,
+        entity: entity.into(),
+        group_id: group,
+        comment: "maintenance".into(),
+        start_time: 100,
+        end_time: 200,
+        created_by: "me".into(),
+    };
+    assert_eq!(bus.downtime_mirror_version().await.unwrap(), None);
+    let (a, b, c) = (downtime(1, "h1"), downtime(1, "h2"), downtime(2, "h1"));
+    bus.mirror_downtimes(&[a.clone(), b.clone(), c.clone()])
+        .await
+        .unwrap();
+    bus.set_downtime_mirror_version(7).await.unwrap();
+    assert_eq!(bus.downtime_mirror_version().await.unwrap(), Some(7));
+    let (per_alert, _) = bus.task_context(9, "h1", &[1, 2, 3], 0).await.unwrap();
+    assert_eq!(per_alert, vec![vec![a.clone()], vec![c.clone()], vec![]]);
+
+    bus.unmirror_downtimes(std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    let mut all = bus.mirrored_downtimes().await.unwrap();
+    all.sort_by_key(|d| (d.alert_id, d.entity.clone()));
+    assert_eq!(all, vec![b, c]);
+}
+
+async fn an_alert_changes_as_a_whole_with_its_first_and_last_entity(t: TestBus) {
+    let bus = &t.bus;
+    let record = |entity: &str, ts: f64, is_raised: bool| CheckRecord {
+        check_id: 8,
+        entity: entity.into(),
+        result: result(ts, json!(ts)),
+        alerts: vec![AlertUpdate {
+            alert_id: 80,
+            captures: Map::new(),
+            raised: is_raised.then(|| raised(ts)),
+        }],
+    };
+    let changes = |t: &[zmon_bus::AlertTransition]| (t[0].entity_changed, t[0].alert_changed);
+    let a = bus.record(&record("a", 10.0, true), None).await.unwrap();
+    assert_eq!(changes(&a), (true, true));
+    let b = bus.record(&record("b", 11.0, true), None).await.unwrap();
+    assert_eq!(changes(&b), (true, false), "the alert was already up");
+    assert_eq!(b[0].start_time, Some(11.0));
+    assert_eq!(
+        bus.raised_entities(80)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    let a = bus.record(&record("a", 12.0, false), None).await.unwrap();
+    assert_eq!(changes(&a), (true, false), "b keeps the alert up");
+    assert_eq!(a[0].start_time, None);
+    let a = bus.record(&record("a", 13.0, false), None).await.unwrap();
+    assert_eq!(changes(&a), (false, false), "was not raised");
+    let states = bus.alert_states(&[80, 81]).await.unwrap();
+    assert_eq!(states.keys().collect::<Vec<_>>(), [&80]);
+    assert_eq!(states[&80].keys().collect::<Vec<_>>(), ["b"]);
+    assert_eq!(bus.platform_status(&[]).await.unwrap().alerts_active, 1);
+
+    let per_entity = bus.evaluated_entity_results(80, 8, 5).await.unwrap();
+    let summary: Vec<(String, Vec<f64>)> = per_entity
+        .into_iter()
+        .map(|(e, r)| (e, r.iter().map(|r| r.ts).collect()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("a".to_string(), vec![13.0, 12.0, 10.0]),
+            ("b".to_string(), vec![11.0])
+        ]
+    );
+
+    bus.forget_alert_entity(80, "b").await.unwrap();
+    assert!(bus.raised_alert_ids().await.unwrap().is_empty());
+    let b = bus.record(&record("b", 14.0, true), None).await.unwrap();
+    assert_eq!(changes(&b), (true, true), "raised afresh after forgetting");
+    assert_eq!(b[0].start_time, Some(14.0));
+}
+
+// What only the in-process bus has.
+
+fn memory_bus_with(config: MemoryBusConfig) -> Arc<dyn Bus> {
+    Arc::new(MemoryBus::new(config))
+}
+
+fn event(n: i64) -> AlertEvent {
+    AlertEvent {
+        kind: AlertEventKind::AlertEntityStarted,
+        alert_id: n,
+        entity: "h1".into(),
+        ts: 1.5,
+        captures: Map::new(),
+        value: json!(5),
+        worker: "w1".into(),
+    }
+}
+
+#[tokio::test]
+async fn memory_queue_is_bounded_and_drops_its_oldest_tasks() {
+    let bus = memory_bus_with(MemoryBusConfig {
+        max_queue_length: 5,
+        ..MemoryBusConfig::default()
+    });
+    let tasks: Vec<Task> = (1..=8).map(task).collect();
+    bus.enqueue("default", &tasks).await.unwrap();
+    assert_eq!(bus.queue_length("default").await.unwrap(), 5);
+    let mut consumer = bus.consumer("default", "c").await.unwrap();
+    let mut ids = Vec::new();
+    while let Some(claimed) = consumer.next(Duration::from_millis(20)).await.unwrap() {
+        ids.push(claimed.task.unwrap().id);
+    }
+    assert_eq!(
+        ids,
+        (4..=8).map(|n| format!("check-1-h{n}")).collect::<Vec<_>>()
+    );
+    // Claimed tasks do not count against the bound.
+    bus.enqueue("default", &tasks[..5]).await.unwrap();
+    assert_eq!(bus.queue_length("default").await.unwrap(), 5);
+    assert_eq!(bus.hand_back("default", "c").await.unwrap(), 5);
+    assert_eq!(bus.queue_length("default").await.unwrap(), 10);
+}
+
+#[tokio::test]
+async fn memory_tasks_of_a_consumer_whose_liveness_expired_wake_a_waiting_one() {
+    let bus = memory_bus_with(MemoryBusConfig::default());
+    bus.enqueue("default", &[task(1), task(2)]).await.unwrap();
+    let mut doomed = bus.consumer("default", "doomed").await.unwrap();
+    let first = doomed.next(Duration::ZERO).await.unwrap().unwrap();
+    let second = doomed.next(Duration::ZERO).await.unwrap().unwrap();
+    bus.keep_consumer_alive("default", "doomed", Duration::from_millis(50))
+        .await
+        .unwrap();
+    drop(doomed);
+
+    let mut survivor = bus.consumer("default", "survivor").await.unwrap();
+    let waiting = tokio::spawn(async move {
+        let a = survivor.next(Duration::from_secs(5)).await.unwrap();
+        let b = survivor.next(Duration::from_secs(5)).await.unwrap();
+        (a, b)
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(bus.recover_abandoned("default").await.unwrap(), 2);
+    let (a, b) = waiting.await.unwrap();
+    // In the order they were claimed, ahead of anything else.
+    assert_eq!(a.unwrap().receipt, first.receipt);
+    assert_eq!(b.unwrap().receipt, second.receipt);
+    // The dead consumer is forgotten: nothing to recover twice.
+    assert_eq!(bus.recover_abandoned("default").await.unwrap(), 0);
+    // Its late acknowledgement and release change nothing.
+    bus.ack(&first).await.unwrap();
+    bus.release(&second).await.unwrap();
+    assert_eq!(bus.queue_length("default").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn memory_unacknowledged_events_are_delivered_again_after_the_timeout() {
+    let bus = memory_bus_with(MemoryBusConfig {
+        event_claim_after: Duration::from_millis(150),
+        ..MemoryBusConfig::default()
+    });
+    let mut first = bus.event_consumer("controller", "c1").await.unwrap();
+    let mut second = bus.event_consumer("controller", "c2").await.unwrap();
+    bus.publish_events(&[event(1), event(2)]).await.unwrap();
+    let taken = first.next(10, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(taken.len(), 2);
+    // c1 acknowledges one and dies before the other.
+    first.ack(&[taken[0].0.clone()]).await.unwrap();
+    assert!(
+        second
+            .next(10, Duration::from_millis(20))
+            .await
+            .unwrap()
+            .is_empty(),
+        "not yet due"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let again = second.next(10, Duration::from_millis(20)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].0, taken[1].0);
+    assert_eq!(again[0].1.as_ref().ok(), Some(&event(2)));
+    second.ack(&[again[0].0.clone()]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        first
+            .next(10, Duration::from_millis(20))
+            .await
+            .unwrap()
+            .is_empty(),
+        "acknowledged for good"
+    );
+}
+
+#[tokio::test]
+async fn memory_events_are_bounded_and_each_group_sees_them() {
+    let bus = memory_bus_with(MemoryBusConfig {
+        max_events: 3,
+        ..MemoryBusConfig::default()
+    });
+    // Published before any group exists: the newest three are kept.
+    let events: Vec<AlertEvent> = (1..=5).map(event).collect();
+    bus.publish_events(&events).await.unwrap();
+    let mut controller = bus.event_consumer("controller", "c").await.unwrap();
+    let mut audit = bus.event_consumer("audit", "a").await.unwrap();
+    let got = controller
+        .next(10, Duration::from_millis(50))
+        .await
+        .unwrap();
+    let alerts: Vec<i64> = got
+        .iter()
+        .map(|(_, e)| e.as_ref().map(|e| e.alert_id).unwrap_or(0))
+        .collect();
+    assert_eq!(alerts, [3, 4, 5]);
+    let ids: Vec<String> = got.into_iter().map(|(id, _)| id).collect();
+    controller.ack(&ids).await.unwrap();
+    // Another group still gets them, at most `max` at a time.
+    assert_eq!(
+        audit
+            .next(2, Duration::from_millis(50))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        audit
+            .next(2, Duration::from_millis(50))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn memory_acknowledged_alerts_and_queue_status() {
+    let bus = MemoryBus::default();
+    bus.set_alert_acknowledged(70, true);
+    bus.set_alert_acknowledged(71, true);
+    bus.set_alert_acknowledged(71, false);
+    assert_eq!(
+        bus.acknowledged_alert_ids()
+            .await
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        [70]
+    );
+    bus.enqueue("default", &[task(1)]).await.unwrap();
+    bus.ping().await.unwrap();
+    let status = bus.platform_status(&["default".into()]).await.unwrap();
+    assert_eq!(status.queues[0].name, "zmon:queue:default");
+    assert_eq!(status.queues[0].size, 1);
+    assert_eq!(status.alerts_active, 0);
 }

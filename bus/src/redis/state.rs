@@ -11,10 +11,7 @@ use zmon_core::downtime::Downtime;
 use zmon_core::status::CheckResult;
 
 use super::{RedisBus, parse_json, run_pipe};
-use crate::{AlertTransition, BusError, BusResult, CheckRecord, ClaimedTask};
-
-/// Results kept per check and entity, as in ZMON.
-pub const RESULTS_KEPT: isize = 20;
+use crate::{AlertTransition, BusError, BusResult, CheckRecord, ClaimedTask, RESULTS_KEPT};
 
 /// Records one alert's verdict on one entity, as ZMON's worker does, in one
 /// atomic step. `start_time` survives while the alert stays raised. The
@@ -171,7 +168,7 @@ pub(super) async fn record(
     let results = keys.check_results(record.check_id, &record.entity);
     pipe.lpush(&results, serde_json::to_string(&record.result)?)
         .ignore()
-        .ltrim(&results, 0, RESULTS_KEPT - 1)
+        .ltrim(&results, 0, RESULTS_KEPT as isize - 1)
         .ignore()
         .sadd(keys.checks(), record.check_id)
         .ignore()
