@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use uuid::Uuid;
-use zmon_bus::Bus;
+use zmon_bus::{Bus, MemoryBus, MemoryBusConfig};
 use zmon_checks::host::HostMonitor;
 use zmon_controller::auth::tokens;
 use zmon_controller::config::redact_url;
@@ -55,7 +55,13 @@ pub async fn standalone(settings: &Settings, explicit: &BTreeSet<String>) -> any
     let store: Arc<dyn Store> = zmon_controller::connect_store(&controller_config)
         .await
         .context("cannot open the database")?;
-    let bus: Arc<dyn Bus> = zmon_controller::connect_bus(&controller_config)?;
+    // Redis only when asked for: one process needs no broker.
+    let redis = explicit.contains("redis_url");
+    let bus: Arc<dyn Bus> = if redis {
+        zmon_controller::connect_bus(&controller_config)?
+    } else {
+        Arc::new(MemoryBus::new(MemoryBusConfig::default()))
+    };
 
     let admin = controller_config
         .admin_user
@@ -131,6 +137,7 @@ pub async fn standalone(settings: &Settings, explicit: &BTreeSet<String>) -> any
     };
     print_summary(
         &settings,
+        redis,
         &base,
         glances.as_ref().map(|g| g.local_addr()),
         host_id.as_deref(),
@@ -202,6 +209,7 @@ async fn first_run_setup(
 
 fn print_summary(
     settings: &Settings,
+    redis: bool,
     base: &str,
     glances: Option<std::net::SocketAddr>,
     host: Option<&str>,
