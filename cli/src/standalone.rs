@@ -227,10 +227,11 @@ fn print_summary(
         "  Data          {}",
         redact_url(&settings.database_url)
     ));
-    lines.push(format!(
-        "  Bus           Redis {}",
-        redact_url(&settings.redis_url)
-    ));
+    lines.push(if redis {
+        format!("  Bus           Redis {}", redact_url(&settings.redis_url))
+    } else {
+        "  Bus           in-process (set ZMON_REDIS_URL to use Redis)".into()
+    });
     if let Some(host) = host {
         lines.push(format!(
             "  This host     entity '{host}'; its checks run in this process"
