@@ -2,11 +2,13 @@
 //! controller that starts, serves and stops on SIGTERM.
 
 use std::io::Write;
-use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use zmon_bus::testing::TestKeySpace;
+
+mod support;
+use support::{free_port, terminate, wait_ready};
 use zmon_store::testing::TestDatabase;
 
 /// A database and a Redis key space for one test, removed afterwards.
@@ -200,23 +202,7 @@ fn bad_configuration_stops_with_a_clear_message() {
     );
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
-fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
-}
 
 #[tokio::test]
 async fn controller_serves_and_stops_gracefully_on_sigterm() {
@@ -252,13 +238,7 @@ async fn controller_serves_and_stops_gracefully_on_sigterm() {
         .expect("request");
     assert_eq!(resp.status(), 200, "the bootstrap admin exists");
 
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let status = wait_for_exit(&mut child, Duration::from_secs(15))
-        .expect("stops within the shutdown timeout");
+    let status = terminate(&mut child);
     assert!(status.success(), "exit status {status:?}");
     let mut logs = String::new();
     if let Some(mut err) = child.stderr.take() {
@@ -279,31 +259,7 @@ async fn controller_serves_and_stops_gracefully_on_sigterm() {
     );
 }
 
-async fn wait_ready(url: &str) {
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if client
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{url} did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    wait_for_exit(child, Duration::from_secs(15)).expect("stops within the shutdown timeout")
-}
 
 #[tokio::test]
 async fn scheduler_and_worker_serve_probes_and_stop_on_sigterm() {
