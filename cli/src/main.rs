@@ -10,7 +10,6 @@ mod settings;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use zmon_controller::store::Store;
 
 use crate::settings::Settings;
 
