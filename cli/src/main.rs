@@ -11,7 +11,6 @@ mod standalone;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use zmon_controller::store::Store;
 
 use crate::settings::Settings;
 

@@ -21,7 +21,7 @@ use crate::json::BodyLimit;
 use crate::metrics::{self, HttpMetrics};
 use crate::service::{downtimes, events, hosts};
 use crate::state::AppState;
-use crate::store::{NewUser, PostgresStore, Store, StoreError};
+use crate::store::{NewUser, Store, StoreError};
 
 /// A full rebuild of the downtime mirror runs at least this often, which
 /// also clears expired entries.
@@ -44,18 +44,16 @@ pub enum StartError {
     Bootstrap(String),
 }
 
-/// Connects to PostgreSQL (creating the database if needed) and applies
-/// pending migrations.
-pub async fn connect_store(config: &ControllerConfig) -> Result<Arc<PostgresStore>, StartError> {
-    let wrap = |source| StartError::Store {
-        url: redact_url(&config.database_url),
-        source,
-    };
-    let store = PostgresStore::connect(&config.database_url, config.database_max_connections)
+/// Connects to the database the URL names (PostgreSQL for `postgres://`,
+/// SQLite for `sqlite:` or a file path), creating it if needed, and
+/// applies pending migrations.
+pub async fn connect_store(config: &ControllerConfig) -> Result<Arc<dyn Store>, StartError> {
+    crate::store::connect(&config.database_url, config.database_max_connections)
         .await
-        .map_err(wrap)?;
-    store.migrate().await.map_err(wrap)?;
-    Ok(Arc::new(store))
+        .map_err(|source| StartError::Store {
+            url: redact_url(&config.database_url),
+            source,
+        })
 }
 
 pub fn connect_bus(config: &ControllerConfig) -> Result<Arc<RedisBus>, StartError> {

@@ -1,15 +1,18 @@
 //! The storage seam.
 //!
-//! Handlers and services talk to [`Store`] and [`StoreTx`] only. PostgreSQL
-//! implements them today; an SQLite implementation slots in beside it
-//! without touching anything above this module. Business rules (permissions,
+//! Handlers and services talk to [`Store`] and [`StoreTx`] only.
+//! PostgreSQL implements them for production and SQLite for the embedded
+//! (standalone) mode; [`connect`] picks one by the database URL. Business rules (permissions,
 //! inheritance, validation) live above the seam so both backends share them;
 //! the store only reads and writes rows.
 
 mod postgres;
 mod records;
+mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,6 +26,7 @@ use zmon_core::{Entity, EntityFilter};
 
 pub use postgres::PostgresStore;
 pub use records::*;
+pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -42,6 +46,63 @@ pub enum StoreError {
     Corrupt(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+/// The database behind a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` name PostgreSQL; `sqlite:` URLs and
+    /// plain file paths name SQLite. Any other scheme is refused rather
+    /// than taken for a file name.
+    pub fn for_url(url: &str) -> StoreResult<Self> {
+        let lower = url.trim_start().to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if lower.starts_with("sqlite:") || !lower.contains("://") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(StoreError::Unavailable(
+                "unsupported database URL: use postgres://, sqlite: or a file path".into(),
+            ))
+        }
+    }
+}
+
+/// Opens the store a URL names and applies pending migrations.
+pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Arc<dyn Store>> {
+    match Backend::for_url(url)? {
+        Backend::Postgres => {
+            let store = PostgresStore::connect(url, max_connections).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
+        Backend::Sqlite => {
+            let store = SqliteStore::connect(url, max_connections).await?;
+            store.migrate().await?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// The `Conflict` message for a broken uniqueness rule, by PostgreSQL's
+/// constraint name; the SQLite schema reuses those names so both backends
+/// say the same.
+pub(crate) fn unique_conflict_message(constraint: &str) -> String {
+    match constraint {
+        "check_definitions_source_url" => {
+            "a check definition with this source_url already exists".to_string()
+        }
+        "check_definitions_name_team" => {
+            "a check definition with this name already exists for this owning_team".to_string()
+        }
+        "users_pkey" => "a user with this name already exists".to_string(),
+        other => format!("duplicate value violates {other}"),
+    }
 }
 
 /// Entity query of `GET /api/v1/entities`.

@@ -88,18 +88,7 @@ fn classify(e: sqlx::Error) -> StoreError {
         let constraint = db.constraint().unwrap_or_default().to_string();
         match db.code().as_deref() {
             Some("23505") => {
-                let message = match constraint.as_str() {
-                    "check_definitions_source_url" => {
-                        "a check definition with this source_url already exists".to_string()
-                    }
-                    "check_definitions_name_team" => {
-                        "a check definition with this name already exists for this owning_team"
-                            .to_string()
-                    }
-                    "users_pkey" => "a user with this name already exists".to_string(),
-                    other => format!("duplicate value violates {other}"),
-                };
-                return StoreError::Conflict(message);
+                return StoreError::Conflict(unique_conflict_message(&constraint));
             }
             Some("23503") => {
                 return StoreError::Conflict(format!(

@@ -1,12 +1,15 @@
-//! A PostgreSQL database of its own for one test, removed when dropped.
+//! A database of its own for one test, removed when dropped: a PostgreSQL
+//! database ([`TestDatabase`]) or an SQLite file ([`TestSqlite`]).
 //!
 //! `ZMON_TEST_DATABASE_URL` names a server and a role that may create
 //! databases (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
+use std::path::PathBuf;
+
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 
-use crate::{PostgresStore, StoreError};
+use crate::{PostgresStore, SqliteStore, StoreError};
 
 pub fn admin_url() -> String {
     std::env::var("ZMON_TEST_DATABASE_URL")
@@ -63,5 +66,43 @@ impl Drop for TestDatabase {
             });
         })
         .join();
+    }
+}
+
+/// An SQLite database in a directory of its own under the system's
+/// temporary directory; the directory (with the WAL and shared-memory
+/// files beside the database) is removed when dropped.
+pub struct TestSqlite {
+    pub dir: PathBuf,
+    pub path: PathBuf,
+}
+
+impl TestSqlite {
+    /// Names a database file that does not exist yet; the store creates
+    /// it, and its directory, on first connect.
+    pub fn create() -> Self {
+        let dir = std::env::temp_dir().join(format!("zmon_test_{}", uuid::Uuid::new_v4().simple()));
+        Self {
+            path: dir.join("zmon.db"),
+            dir,
+        }
+    }
+
+    /// The `sqlite:` URL of the database.
+    pub fn url(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+
+    /// A migrated store on the database.
+    pub async fn store(&self) -> Result<SqliteStore, StoreError> {
+        let store = SqliteStore::connect(&self.url(), 4).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+}
+
+impl Drop for TestSqlite {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -5,7 +5,6 @@ use std::io::Write;
 use reqwest::Method;
 use serde_json::json;
 use zmon_controller::ControllerConfig;
-use zmon_controller::store::Store;
 use zmon_core::Role;
 
 use crate::helpers::{Auth, Options, TestApp, send};

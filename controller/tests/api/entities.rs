@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use zmon_controller::store::{AuditKind, Store};
+use zmon_controller::store::AuditKind;
 use zmon_core::Role;
 
 use crate::helpers::{Auth, TestApp, message, send, send_text};

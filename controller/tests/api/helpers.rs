@@ -15,8 +15,8 @@ use serde_json::Value;
 use zmon_controller::auth::{password, tokens};
 use zmon_controller::bus::RedisBus;
 use zmon_controller::bus::testing::TestKeySpace;
-use zmon_controller::store::testing::TestDatabase;
-use zmon_controller::store::{NewToken, NewUser, PostgresStore, Store};
+use zmon_controller::store::testing::{TestDatabase, TestSqlite};
+use zmon_controller::store::{NewToken, NewUser, Store};
 use zmon_controller::{ControllerConfig, start_with_clock};
 use zmon_core::time::{Clock, FixedClock};
 use zmon_core::{KeySpace, Role};
@@ -33,15 +33,42 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     /// A store on the test's own runtime, for setting up and inspecting data.
-    pub store: PostgresStore,
+    pub store: Arc<dyn Store>,
     pub keys: KeySpace,
     pub redis: redis::aio::MultiplexedConnection,
     pub clock: Arc<FixedClock>,
     handle: ServerHandle,
     server_thread: Option<JoinHandle<()>>,
     // Dropped after the server stops: the database, then the Redis keys.
-    _database: TestDatabase,
+    _database: Database,
     _space: TestKeySpace,
+}
+
+/// The test's database: PostgreSQL, or SQLite with `ZMON_TEST_STORE=sqlite`.
+#[allow(dead_code)]
+enum Database {
+    Postgres(TestDatabase),
+    Sqlite(TestSqlite),
+}
+
+impl Database {
+    async fn create() -> Self {
+        if std::env::var("ZMON_TEST_STORE").is_ok_and(|s| s == "sqlite") {
+            return Self::Sqlite(TestSqlite::create());
+        }
+        Self::Postgres(
+            TestDatabase::create()
+                .await
+                .expect("PostgreSQL must run for the tests (see README)"),
+        )
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Self::Postgres(db) => db.url.clone(),
+            Self::Sqlite(db) => db.url(),
+        }
+    }
 }
 
 pub struct Options {
@@ -63,15 +90,13 @@ impl TestApp {
 
     pub async fn spawn_with(options: Options) -> Self {
         zmon_checks::install_crypto_provider();
-        let database = TestDatabase::create()
-            .await
-            .expect("PostgreSQL must run for the tests (see README)");
+        let database = Database::create().await;
         let space = TestKeySpace::new("test");
         let keys = space.keys.clone();
         let clock = Arc::new(FixedClock::at_millis(chrono::Utc::now().timestamp_millis()));
 
         let mut config = ControllerConfig {
-            database_url: database.url.clone(),
+            database_url: database.url(),
             database_max_connections: 4,
             redis_url: space.url.clone(),
             redis_prefix: keys.prefix().to_string(),
@@ -122,7 +147,8 @@ impl TestApp {
             .expect("server thread reports")
             .expect("controller starts");
 
-        let store = PostgresStore::connect(&config.database_url, 2)
+        // Migrated already by the server's connect.
+        let store = zmon_controller::store::connect(&config.database_url, 2)
             .await
             .expect("test-side store");
         let redis = space
