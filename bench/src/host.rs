@@ -194,7 +194,12 @@ fn first_line(program: &std::path::Path, arg: &str) -> String {
                 String::from_utf8_lossy(&o.stdout),
                 String::from_utf8_lossy(&o.stderr)
             );
-            text.lines().next().unwrap_or("").trim().to_string()
+            text.lines()
+                .next()
+                .unwrap_or("")
+                .replace('\t', " ")
+                .trim()
+                .to_string()
         })
         .unwrap_or_default()
 }
@@ -746,6 +751,9 @@ fn load_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
 
 const RSS_WAIT: Duration = Duration::from_secs(10);
 
+/// A started process and the request that makes it hold stats.
+type Started = (Guard, Option<(u16, &'static str)>);
+
 fn rss_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
     let names = [
         "ours, Glances API process (tick 2 s)",
@@ -759,17 +767,16 @@ fn rss_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
     let mut failed = vec![false; names.len()];
     for _ in 0..opts.runs {
         // (index, guard, a path to query once so lazy servers hold stats)
-        let mut started: Vec<(usize, Guard, Option<(u16, &str)>)> = Vec::new();
-        let mut attempt =
-            |i: usize, result: Result<(Guard, Option<(u16, &'static str)>), String>| match result {
-                Ok((g, query)) => started.push((i, g, query)),
-                Err(e) => {
-                    if !failed[i] {
-                        notes.push(format!("{} did not start: {e}", names[i]));
-                    }
-                    failed[i] = true;
+        let mut started: Vec<(usize, Started)> = Vec::new();
+        let mut attempt = |i: usize, result: Result<Started, String>| match result {
+            Ok(s) => started.push((i, s)),
+            Err(e) => {
+                if !failed[i] {
+                    notes.push(format!("{} did not start: {e}", names[i]));
                 }
-            };
+                failed[i] = true;
+            }
+        };
         attempt(
             0,
             start_ours(2000).map(|(g, p)| (g, Some((p, "/api/4/all")))),
@@ -793,13 +800,13 @@ fn rss_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
                 start_node_exporter(path).map(|(g, p)| (g, Some((p, "/metrics")))),
             );
         }
-        for (_, _, query) in &started {
+        for (_, (_, query)) in &started {
             if let Some((port, path)) = query {
                 let _ = http::get(*port, path);
             }
         }
         std::thread::sleep(RSS_WAIT);
-        for (i, guard, _) in &started {
+        for (i, (guard, _)) in &started {
             if let Some((r, h)) = proc::memory_mb(guard.pid()) {
                 rss[*i].push(r);
                 hwm[*i].push(h);
