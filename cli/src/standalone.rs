@@ -17,7 +17,7 @@ use zmon_bus::{Bus, MemoryBus, MemoryBusConfig};
 use zmon_checks::host::HostMonitor;
 use zmon_controller::auth::tokens;
 use zmon_controller::config::redact_url;
-use zmon_controller::store::{NewToken, Store};
+use zmon_controller::store::{Backend, NewToken, Store};
 use zmon_core::time::SystemClock;
 use zmon_worker::HostAgent;
 
@@ -29,6 +29,8 @@ const HOST_LIBRARY: &str = include_str!("../../checks/library/host.yaml");
 
 const ADMIN: &str = "admin";
 const DEFAULT_GLANCES_BIND: &str = "127.0.0.1:61208";
+/// Relative to the working directory, like Grafana's and Gatus' data dirs.
+const DEFAULT_DATABASE: &str = "zmon-data/zmon.db";
 
 /// What the first run created, shown once.
 struct Secrets {
@@ -41,6 +43,9 @@ fn standalone_settings(settings: &Settings, explicit: &BTreeSet<String>) -> Sett
     let mut settings = settings.clone();
     if !explicit.contains("glances_bind") {
         settings.glances_bind = Some(DEFAULT_GLANCES_BIND.into());
+    }
+    if !explicit.contains("database_url") {
+        settings.database_url = DEFAULT_DATABASE.into();
     }
     settings
 }
@@ -223,10 +228,18 @@ fn print_summary(
     if let Some(addr) = glances {
         lines.push(format!("  Glances API   http://{addr}/api/4/"));
     }
-    lines.push(format!(
-        "  Data          {}",
-        redact_url(&settings.database_url)
-    ));
+    lines.push(match Backend::for_url(&settings.database_url) {
+        Ok(Backend::Sqlite) => {
+            let path = settings.database_url.trim_start_matches("sqlite:");
+            let path = std::path::Path::new(path.trim_start_matches("//"));
+            let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            format!("  Data          SQLite {}", shown.display())
+        }
+        _ => format!(
+            "  Data          PostgreSQL {}",
+            redact_url(&settings.database_url)
+        ),
+    });
     lines.push(if redis {
         format!("  Bus           Redis {}", redact_url(&settings.redis_url))
     } else {

@@ -202,8 +202,6 @@ fn bad_configuration_stops_with_a_clear_message() {
     );
 }
 
-
-
 #[tokio::test]
 async fn controller_serves_and_stops_gracefully_on_sigterm() {
     zmon_checks::install_crypto_provider();
@@ -258,8 +256,6 @@ async fn controller_serves_and_stops_gracefully_on_sigterm() {
         "secrets stay out of the logs"
     );
 }
-
-
 
 #[tokio::test]
 async fn scheduler_and_worker_serve_probes_and_stop_on_sigterm() {
