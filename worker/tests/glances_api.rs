@@ -26,7 +26,7 @@ fn monitor() -> HostMonitor {
     let mut snapshot =
         Snapshot::from_plugins(now, fixture(include_str!("fixtures/glances_all.json")));
     snapshot.seq = 1;
-    snapshot.views = fixture(include_str!("fixtures/glances_views.json"));
+    snapshot.set_views(fixture(include_str!("fixtures/glances_views.json")));
     snapshot.limits = fixture(include_str!("fixtures/glances_limits.json"));
     let mut history = HistoryStore::new(1200);
     for i in 0..5 {

@@ -219,22 +219,16 @@ impl Collector {
             .limits
             .get_or_insert_with(|| limits::defaults(cpucore, self.config.history_size))
             .clone();
-        let mut views = BTreeMap::new();
-        {
-            let mut deco = Decorator {
-                limits: &limits,
-                cpucore: f64::from(cpucore),
-                events: &mut self.events,
-                now: now.wall.timestamp_micros() as f64 / 1e6,
-                top_cpu: top_processes(plugins.get("processlist"), "cpu_percent"),
-                top_mem: top_processes(plugins.get("processlist"), "memory_percent"),
-            };
-            for (name, stats) in &plugins {
-                views.insert(name.clone(), deco.views(name, stats));
-            }
+        Decorator {
+            limits: &limits,
+            cpucore: f64::from(cpucore),
+            events: Some(&mut self.events),
+            now: now.wall.timestamp_micros() as f64 / 1e6,
+            top_cpu: top_processes(plugins.get("processlist"), "cpu_percent"),
+            top_mem: top_processes(plugins.get("processlist"), "memory_percent"),
         }
+        .record_events(&plugins);
         plugins.insert("alert".into(), self.events.to_json());
-        views.insert("alert".into(), json!({}));
 
         let status = status(
             &ctx,
@@ -254,7 +248,6 @@ impl Collector {
         self.seq += 1;
         let mut snapshot = Snapshot::from_plugins(now.wall, plugins);
         snapshot.seq = self.seq;
-        snapshot.views = views;
         snapshot.limits = limits;
         snapshot.facts = facts;
         snapshot.status = status;

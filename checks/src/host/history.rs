@@ -35,12 +35,20 @@ impl HistoryStore {
         if self.size == 0 {
             return;
         }
-        let series = self
-            .plugins
-            .entry(plugin.to_string())
-            .or_default()
-            .entry(name.to_string())
-            .or_default();
+        // Look up before inserting: the series exist after the first tick,
+        // and `entry` would allocate both keys on every push.
+        if !self.plugins.contains_key(plugin) {
+            self.plugins.insert(plugin.to_string(), BTreeMap::new());
+        }
+        let Some(by_name) = self.plugins.get_mut(plugin) else {
+            return;
+        };
+        if !by_name.contains_key(name) {
+            by_name.insert(name.to_string(), VecDeque::new());
+        }
+        let Some(series) = by_name.get_mut(name) else {
+            return;
+        };
         while series.len() >= self.size {
             series.pop_front();
         }

@@ -24,8 +24,9 @@ pub struct Snapshot {
     /// Plugin name to raw stats, in Glances' load order (alphabetical).
     pub plugins: BTreeMap<String, Value>,
     /// Plugin name to views: `{field: view}` for dict plugins,
-    /// `{key value: {field: view}}` for list plugins.
-    pub views: BTreeMap<String, Value>,
+    /// `{key value: {field: view}}` for list plugins. Built on first read:
+    /// most ticks nobody asks, and views cost more than the stats.
+    views: OnceLock<BTreeMap<String, Value>>,
     /// Plugin name to limits (`{"cpu_user_careful": 50.0, ...}`).
     pub limits: BTreeMap<String, Value>,
     /// Facts for the host entity.
@@ -55,7 +56,18 @@ impl Snapshot {
     }
 
     pub fn views(&self, name: &str) -> Option<&Value> {
-        self.views.get(name)
+        self.all_views().get(name)
+    }
+
+    /// Every plugin's views (`/api/4/all/views`).
+    pub fn all_views(&self) -> &BTreeMap<String, Value> {
+        self.views
+            .get_or_init(|| super::views::all_views(&self.plugins, &self.limits))
+    }
+
+    /// Replaces the views computed from the stats, e.g. with recorded ones.
+    pub fn set_views(&mut self, views: BTreeMap<String, Value>) {
+        self.views = OnceLock::from(views);
     }
 
     pub fn limits(&self, name: &str) -> Option<&Value> {

@@ -10,6 +10,41 @@ use super::events::Events;
 
 const PROCESS_VIEW_FIELDS: &[&str] = &["cpu_percent", "memory_percent", "status", "nice"];
 
+/// The fields whose decorations Glances logs as events.
+const LOGGED_FIELDS: &[(&str, &str)] = &[
+    ("cpu", "total"),
+    ("load", "min15"),
+    ("mem", "percent"),
+    ("memswap", "percent"),
+];
+
+/// Every plugin's views, built from a snapshot's stats and limits (events
+/// are left alone: the sampler recorded them at the tick).
+pub fn all_views(
+    plugins: &BTreeMap<String, Value>,
+    limits: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
+    let cpucore = plugins
+        .get("core")
+        .and_then(|c| c.get("log"))
+        .and_then(Value::as_f64)
+        .unwrap_or(1.0);
+    let mut deco = Decorator {
+        limits,
+        cpucore,
+        events: None,
+        now: 0.0,
+        top_cpu: Vec::new(),
+        top_mem: Vec::new(),
+    };
+    let mut views: BTreeMap<String, Value> = plugins
+        .iter()
+        .map(|(name, stats)| (name.clone(), deco.views(name, stats)))
+        .collect();
+    views.insert("alert".into(), json!({}));
+    views
+}
+
 fn view(decoration: &str) -> Value {
     json!({
         "decoration": decoration,
@@ -67,7 +102,9 @@ pub fn get_alert(
 pub struct Decorator<'a> {
     pub limits: &'a BTreeMap<String, Value>,
     pub cpucore: f64,
-    pub events: &'a mut Events,
+    /// Where logged decorations open and close events; `None` when views
+    /// are built for a reader after the tick.
+    pub events: Option<&'a mut Events>,
     /// Epoch seconds, for events.
     pub now: f64,
     /// The three busiest processes by CPU and by memory, for events.
@@ -85,7 +122,9 @@ impl Decorator<'_> {
         } else {
             &self.top_cpu
         };
-        self.events.observe(self.now, state, kind, value, top);
+        if let Some(events) = self.events.as_deref_mut() {
+            events.observe(self.now, state, kind, value, top);
+        }
         format!("{state}_LOG")
     }
 
@@ -190,6 +229,16 @@ impl Decorator<'_> {
             out.insert(field.clone(), view(&d));
         }
         Value::Object(out)
+    }
+
+    /// Feeds the events list from the fields Glances logs, without building
+    /// any view: what every tick needs, at a fraction of the cost of views.
+    pub fn record_events(&mut self, plugins: &BTreeMap<String, Value>) {
+        for (plugin, field) in LOGGED_FIELDS {
+            if let Some(Value::Object(entry)) = plugins.get(*plugin) {
+                self.decorate(plugin, field, entry);
+            }
+        }
     }
 
     /// Views of one plugin's stats.

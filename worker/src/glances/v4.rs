@@ -179,7 +179,7 @@ async fn all_limits(state: Data) -> Json {
 }
 
 async fn all_views(state: Data) -> Json {
-    Json::new(&state.monitor.latest().views)
+    Json::new(state.monitor.latest().all_views())
 }
 
 async fn pluginslist(state: Data) -> Json {

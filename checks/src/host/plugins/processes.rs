@@ -229,14 +229,24 @@ pub fn scan(ctx: &Ctx, state: &mut ProcState, mem_total: u64, details_every: Dur
     }
 }
 
+// Updating in place keeps the key: a map insert would allocate it anew for
+// every process of every group on every tick.
 fn add_f64(target: &mut Map<String, Value>, key: &str, v: f64) {
-    let cur = target.get(key).and_then(Value::as_f64).unwrap_or(0.0);
-    target.insert(key.into(), json!(cur + v));
+    match target.get_mut(key) {
+        Some(cur) => *cur = json!(cur.as_f64().unwrap_or(0.0) + v),
+        None => {
+            target.insert(key.into(), json!(v));
+        }
+    }
 }
 
 fn add_u64(target: &mut Map<String, Value>, key: &str, v: u64) {
-    let cur = target.get(key).and_then(Value::as_u64).unwrap_or(0);
-    target.insert(key.into(), json!(cur + v));
+    match target.get_mut(key) {
+        Some(cur) => *cur = json!(cur.as_u64().unwrap_or(0) + v),
+        None => {
+            target.insert(key.into(), json!(v));
+        }
+    }
 }
 
 /// Processes grouped by name, summing what adds up; `pid` is `"_"` as in
