@@ -17,6 +17,7 @@ use support::{free_port, signal, terminate, wait_for_exit, wait_ready};
 struct Standalone {
     child: Child,
     port: u16,
+    glances_port: u16,
     /// The start-up summary, up to the `Started` line.
     summary: String,
 }
@@ -25,13 +26,14 @@ impl Standalone {
     async fn start(dir: &Path) -> Self {
         zmon_checks::install_crypto_provider();
         let port = free_port();
+        let glances_port = free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_zmon"))
             .arg("standalone")
             .current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("ZMON_BIND", format!("127.0.0.1:{port}"))
-            .env("ZMON_GLANCES_BIND", format!("127.0.0.1:{}", free_port()))
+            .env("ZMON_GLANCES_BIND", format!("127.0.0.1:{glances_port}"))
             .env("ZMON_HOST_TICK_SECS", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -57,6 +59,7 @@ impl Standalone {
         Self {
             child,
             port,
+            glances_port,
             summary,
         }
     }
@@ -74,12 +77,23 @@ impl Standalone {
     }
 
     async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let resp = reqwest::Client::new()
-            .get(format!("{}{path}", self.base()))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request");
+        self.call(reqwest::Method::GET, token, path, None).await
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base()))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
@@ -121,6 +135,104 @@ fn readme_walkthrough() -> String {
         .filter(|l| !l.starts_with("```"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Polls `probe` every 100 ms until it returns something, failing after
+/// `deadline`.
+async fn within<T, F, Fut>(deadline: Instant, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what} did not happen in time");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_standalone_server_monitors_its_host_within_seconds() {
+    let dir = temp_dir("fresh");
+    let started = Instant::now();
+    let mut server = Standalone::start(&dir).await;
+    let deadline = started + Duration::from_secs(15);
+    let token = server.token().expect("token");
+
+    within(deadline, "a live worker in /api/v1/status", || async {
+        let (_, status) = server.get(&token, "/api/v1/status").await;
+        let now = chrono::Utc::now().timestamp() as f64;
+        status["workers"]
+            .as_array()?
+            .iter()
+            .any(|w| {
+                w["last_execution_time"]
+                    .as_f64()
+                    .is_some_and(|t| now - t < 10.0)
+            })
+            .then_some(())
+    })
+    .await;
+
+    let cpu: Value = reqwest::get(format!(
+        "http://127.0.0.1:{}/api/4/cpu",
+        server.glances_port
+    ))
+    .await
+    .expect("glances")
+    .json()
+    .await
+    .expect("json");
+    assert!(cpu["total"].is_number(), "{cpu}");
+
+    // A host-library alert with a deliberately low threshold fires.
+    let (_, alerts) = server.get(&token, "/api/v1/alert-definitions").await;
+    let mut alert = alerts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["name"] == "Memory used: {percent}%" && a["template"] == false)
+        .cloned()
+        .expect("the memory alert of the host library");
+    let id = alert["id"].clone();
+    alert["parameters"]["mem_percent"]["value"] = json!(-1.0);
+    let (status, body) = server
+        .call(
+            reqwest::Method::PUT,
+            &token,
+            &format!("/api/v1/alert-definitions/{id}"),
+            Some(&alert),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let check = alert["check_definition_id"].clone();
+    let host = server.host(&token).await;
+    let host_id = host["id"].as_str().unwrap_or_default().to_string();
+    // The check runs every minute; ask for runs now until one sees the new
+    // threshold (the scheduler picks the change up within moments).
+    let state = within(deadline, "the low-threshold alert", || async {
+        let (status, _) = server
+            .call(
+                reqwest::Method::POST,
+                &token,
+                &format!("/api/v1/check-definitions/{check}/instant-eval"),
+                None,
+            )
+            .await;
+        assert!(status < 300, "instant evaluation: {status}");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let (_, status) = server
+            .get(&token, &format!("/api/v1/status/alert/{id}/"))
+            .await;
+        let state = status[id.to_string()][&host_id].clone();
+        state.is_object().then_some(state)
+    })
+    .await;
+    assert!(state["captures"]["percent"].is_number(), "{state}");
+    assert!(terminate(&mut server.child).success());
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
