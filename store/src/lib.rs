@@ -185,6 +185,10 @@ pub trait Store: Send + Sync + 'static {
     /// The newest events of an alert, newest first.
     async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>>;
 
+    /// The fleet API's numeric id of each host entity, assigning new ids
+    /// (in the order given) to those that have none yet.
+    async fn fleet_server_ids(&self, entity_ids: &[String]) -> StoreResult<Vec<(String, i64)>>;
+
     /// Audit entries of one object, oldest first.
     async fn audit_trail(&self, kind: AuditKind, object_id: &str) -> StoreResult<Vec<AuditRecord>>;
 }

@@ -714,6 +714,37 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() as usize)
     }
 
+    async fn fleet_server_ids(&self, entity_ids: &[String]) -> StoreResult<Vec<(String, i64)>> {
+        if entity_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement: ids are assigned in the given order, and a
+        // concurrent caller's inserts are skipped, not duplicated. Known
+        // hosts are filtered out first, since a conflicting insert would
+        // still consume a sequence value.
+        sqlx::query(
+            "INSERT INTO fleet_servers (entity_id) \
+             SELECT e FROM unnest($1::text[]) WITH ORDINALITY AS t(e, n) \
+             WHERE NOT EXISTS (SELECT 1 FROM fleet_servers f WHERE f.entity_id = t.e) \
+             ORDER BY n \
+             ON CONFLICT (entity_id) DO NOTHING",
+        )
+        .bind(entity_ids)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        let rows = sqlx::query(
+            "SELECT entity_id, id FROM fleet_servers WHERE entity_id = ANY($1) ORDER BY id",
+        )
+        .bind(entity_ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("entity_id")?, row.try_get("id")?)))
+            .collect()
+    }
+
     async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>> {
         let rows = sqlx::query(
             "SELECT at, kind, alert_id, entity, captures, value, worker FROM alert_events \

@@ -76,6 +76,7 @@ both!(
     dashboards_and_onetime_tokens,
     alert_events_append_and_list,
     change_listener_fires_after_commit,
+    fleet_server_ids_are_stable_and_never_reused,
 );
 
 /// Now, at the precision both backends keep.
@@ -848,4 +849,31 @@ async fn change_listener_fires_after_commit(store: Arc<dyn Store>) {
     drop(tx);
     let quiet = tokio::time::timeout(Duration::from_millis(200), listener.changed()).await;
     assert!(quiet.is_err(), "a rollback was announced");
+}
+
+async fn fleet_server_ids_are_stable_and_never_reused(store: Arc<dyn Store>) {
+    let ids = |pairs: Vec<(String, i64)>| -> Vec<(String, i64)> { pairs };
+    assert!(store.fleet_server_ids(&[]).await.expect("empty").is_empty());
+    let first = ids(store
+        .fleet_server_ids(&["web-2".into(), "web-1".into()])
+        .await
+        .expect("assign"));
+    assert_eq!(
+        first,
+        [("web-2".to_string(), 1), ("web-1".to_string(), 2)],
+        "assigned in the order given"
+    );
+    let again = store
+        .fleet_server_ids(&["web-1".into(), "db-1".into(), "web-2".into()])
+        .await
+        .expect("assign more");
+    assert_eq!(
+        again,
+        [
+            ("web-2".to_string(), 1),
+            ("web-1".to_string(), 2),
+            ("db-1".to_string(), 3)
+        ],
+        "known hosts keep their ids; results come in id order"
+    );
 }

@@ -566,6 +566,37 @@ impl Store for SqliteStore {
         Ok(added)
     }
 
+    async fn fleet_server_ids(&self, entity_ids: &[String]) -> StoreResult<Vec<(String, i64)>> {
+        if entity_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut write = self.begin_write().await?;
+        let mut assigned = Vec::with_capacity(entity_ids.len());
+        for entity in entity_ids {
+            let known: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM fleet_servers WHERE entity_id = ?1")
+                    .bind(entity)
+                    .fetch_optional(&mut *write.tx)
+                    .await
+                    .map_err(classify)?;
+            let id = match known {
+                Some(id) => id,
+                None => sqlx::query("INSERT INTO fleet_servers (entity_id) VALUES (?1)")
+                    .bind(entity)
+                    .execute(&mut *write.tx)
+                    .await
+                    .map_err(classify)?
+                    .last_insert_rowid(),
+            };
+            if !assigned.iter().any(|(e, _)| e == entity) {
+                assigned.push((entity.clone(), id));
+            }
+        }
+        write.tx.commit().await.map_err(classify)?;
+        assigned.sort_by_key(|(_, id)| *id);
+        Ok(assigned)
+    }
+
     async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>> {
         let rows = sqlx::query(
             "SELECT at, kind, alert_id, entity, captures, value, worker FROM alert_events \
