@@ -6,6 +6,7 @@ pub mod dashboards;
 pub mod downtimes;
 pub mod entities;
 pub mod health;
+pub mod nezha;
 pub mod search;
 pub mod status;
 pub mod trials;
@@ -110,6 +111,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(downtimes::create)
         .service(downtimes::list)
         .service(downtimes::delete_one)
+        .service(nezha::server_list)
+        .service(nezha::server_details)
         .service(status::platform)
         .service(status::active_alerts)
         .service(status::all_entities)

@@ -121,6 +121,11 @@ impl Authenticator {
         }
     }
 
+    /// Authenticates a bare API token (Nezha's `Authorization: <token>`).
+    pub async fn token(&self, token: &str) -> Result<Caller, ApiError> {
+        self.bearer(token).await
+    }
+
     async fn bearer(&self, token: &str) -> Result<Caller, ApiError> {
         let now = self.clock.now();
         let hash = tokens::hash(token);

@@ -8,6 +8,7 @@ pub mod dashboards;
 pub mod downtimes;
 pub mod entities;
 pub mod events;
+pub mod fleet;
 pub mod hosts;
 pub mod language;
 pub mod onetime_tokens;

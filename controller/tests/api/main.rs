@@ -11,6 +11,7 @@ mod cli_compat;
 mod downtimes;
 mod entities;
 mod hosts;
+mod nezha;
 mod operations;
 mod permissions;
 mod seed;
