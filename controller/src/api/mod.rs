@@ -113,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(downtimes::delete_one)
         .service(nezha::server_list)
         .service(nezha::server_details)
+        .service(nezha::monitor)
         .service(status::platform)
         .service(status::active_alerts)
         .service(status::all_entities)

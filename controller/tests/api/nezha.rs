@@ -412,3 +412,31 @@ async fn the_seeds_python_examples_run_as_written() {
         "{details}"
     );
 }
+
+#[tokio::test]
+async fn the_monitor_route_answers_with_nezhas_codes() {
+    let f = fleet().await;
+    let anonymous = |path: &str| {
+        let req = f.app.http.get(f.app.url(path));
+        async move {
+            let resp = req.send().await.expect("request");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, body) = anonymous("/api/v1/monitor/1").await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (200, json!(0)),
+        "no token needed: {body}"
+    );
+    assert_eq!(
+        body["result"],
+        json!([]),
+        "no monitors yet: an empty list, not null"
+    );
+    let (status, body) = anonymous("/api/v1/monitor/abc").await;
+    assert_eq!((status, body["code"].clone()), (400, json!(400)));
+    let (status, body) = anonymous("/api/v1/monitor/999").await;
+    assert_eq!((status, body["code"].clone()), (404, json!(404)));
+}
