@@ -293,6 +293,13 @@ fn start_glances(path: &std::path::Path) -> Result<(Guard, u16), String> {
     Ok((guard, port))
 }
 
+/// `result`'s process, or `None` with a note saying why `what` is missing.
+fn started<T>(result: Result<T, String>, what: &str, notes: &mut Vec<String>) -> Option<T> {
+    result
+        .map_err(|e| notes.push(format!("{what} did not start: {e}")))
+        .ok()
+}
+
 fn start_node_exporter(path: &std::path::Path) -> Result<(Guard, u16), String> {
     let port = free_port();
     let mut command = Command::new(path);
@@ -462,33 +469,15 @@ fn cpu_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
         in_every.push(in_process(every.clone(), 30));
     }
 
-    let ours = match start_ours(opts.tick_ms) {
-        Ok(o) => Some(o),
-        Err(e) => {
-            notes.push(format!("our API process did not start: {e}"));
-            None
-        }
-    };
+    let ours = started(start_ours(opts.tick_ms), "our API process", notes);
     let glances = opts
         .glances
         .as_deref()
-        .and_then(|p| match start_glances(p) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                notes.push(format!("Glances did not start: {e}"));
-                None
-            }
-        });
+        .and_then(|p| started(start_glances(p), "Glances", notes));
     let node = opts
         .node_exporter
         .as_deref()
-        .and_then(|p| match start_node_exporter(p) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                notes.push(format!("node_exporter did not start: {e}"));
-                None
-            }
-        });
+        .and_then(|p| started(start_node_exporter(p), "node_exporter", notes));
     // Warm up: Glances' first refreshes import and prime its plugins.
     if let Some((g, port)) = &glances {
         per_request(g, *port, "/api/4/all", 3, Duration::from_millis(1200));
@@ -672,23 +661,13 @@ fn load_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
         return Vec::new();
     };
     // The worker's default tick: the sampler is not what is measured here.
-    let ours = match start_ours(2000) {
-        Ok(o) => o,
-        Err(e) => {
-            notes.push(format!("our API process did not start: {e}"));
-            return Vec::new();
-        }
+    let Some(ours) = started(start_ours(2000), "our API process", notes) else {
+        return Vec::new();
     };
     let glances = opts
         .glances
         .as_deref()
-        .and_then(|p| match start_glances(p) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                notes.push(format!("Glances did not start: {e}"));
-                None
-            }
-        });
+        .and_then(|p| started(start_glances(p), "Glances", notes));
     if let Some((g, port)) = &glances {
         per_request(g, *port, "/api/4/all", 2, Duration::from_millis(1200));
     }
