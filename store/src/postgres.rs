@@ -46,6 +46,23 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// The fleet ids already assigned to `entity_ids`, in id order.
+    async fn known_fleet_server_ids(
+        &self,
+        entity_ids: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT entity_id, id FROM fleet_servers WHERE entity_id = ANY($1) ORDER BY id",
+        )
+        .bind(entity_ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("entity_id")?, row.try_get("id")?)))
+            .collect()
+    }
+
     /// Connects, creating the database first when it does not exist yet, so
     /// that a first start needs no manual `createdb`.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
@@ -715,8 +732,10 @@ impl Store for PostgresStore {
     }
 
     async fn fleet_server_ids(&self, entity_ids: &[String]) -> StoreResult<Vec<(String, i64)>> {
-        if entity_ids.is_empty() {
-            return Ok(Vec::new());
+        let known = self.known_fleet_server_ids(entity_ids).await?;
+        // Reads are the common case: only new hosts cost an insert.
+        if known.len() == entity_ids.len() {
+            return Ok(known);
         }
         // One statement: ids are assigned in the given order, and a
         // concurrent caller's inserts are skipped, not duplicated. Known
@@ -733,16 +752,7 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(classify)?;
-        let rows = sqlx::query(
-            "SELECT entity_id, id FROM fleet_servers WHERE entity_id = ANY($1) ORDER BY id",
-        )
-        .bind(entity_ids)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(classify)?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("entity_id")?, row.try_get("id")?)))
-            .collect()
+        self.known_fleet_server_ids(entity_ids).await
     }
 
     async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>> {

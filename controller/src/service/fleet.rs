@@ -2,6 +2,8 @@
 //! workers' registrations) with a store-assigned numeric id, and the latest
 //! status each worker published on the bus.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use zmon_core::EntityFilter;
@@ -66,14 +68,19 @@ pub async fn servers(
     // New hosts get ids in name order, so assignment does not depend on
     // the store's row order.
     entity_ids.sort();
-    let numeric = state.store.fleet_server_ids(&entity_ids).await?;
+    let numeric: HashMap<String, i64> = state
+        .store
+        .fleet_server_ids(&entity_ids)
+        .await?
+        .into_iter()
+        .collect();
     let reports = state.bus.host_reports(&entity_ids).await?;
     let mut servers: Vec<Server> = hosts
         .into_iter()
         .filter_map(|stored| {
             let doc = stored.entity.into_document();
             let entity_id = doc.get("id")?.as_str()?.to_string();
-            let id = numeric.iter().find(|(e, _)| *e == entity_id)?.1;
+            let id = *numeric.get(&entity_id)?;
             Some(server(
                 id,
                 &doc,

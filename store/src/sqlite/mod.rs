@@ -64,6 +64,24 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The fleet ids already assigned to `entity_ids`, in id order.
+    async fn known_fleet_server_ids(
+        &self,
+        entity_ids: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT entity_id, id FROM fleet_servers \
+             WHERE entity_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+        )
+        .bind(to_json(&entity_ids)?)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("entity_id")?, row.try_get("id")?)))
+            .collect()
+    }
+
     /// Opens the database at a `sqlite:` URL or a plain file path,
     /// creating the file and its directory when missing.
     pub async fn connect(url_or_path: &str, max_connections: u32) -> StoreResult<Self> {
@@ -567,34 +585,24 @@ impl Store for SqliteStore {
     }
 
     async fn fleet_server_ids(&self, entity_ids: &[String]) -> StoreResult<Vec<(String, i64)>> {
-        if entity_ids.is_empty() {
-            return Ok(Vec::new());
+        let known = self.known_fleet_server_ids(entity_ids).await?;
+        // Reads are the common case: only new hosts take the writer lock.
+        if known.len() == entity_ids.len() {
+            return Ok(known);
         }
         let mut write = self.begin_write().await?;
-        let mut assigned = Vec::with_capacity(entity_ids.len());
         for entity in entity_ids {
-            let known: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM fleet_servers WHERE entity_id = ?1")
-                    .bind(entity)
-                    .fetch_optional(&mut *write.tx)
-                    .await
-                    .map_err(classify)?;
-            let id = match known {
-                Some(id) => id,
-                None => sqlx::query("INSERT INTO fleet_servers (entity_id) VALUES (?1)")
-                    .bind(entity)
-                    .execute(&mut *write.tx)
-                    .await
-                    .map_err(classify)?
-                    .last_insert_rowid(),
-            };
-            if !assigned.iter().any(|(e, _)| e == entity) {
-                assigned.push((entity.clone(), id));
-            }
+            sqlx::query(
+                "INSERT INTO fleet_servers (entity_id) SELECT ?1 \
+                 WHERE NOT EXISTS (SELECT 1 FROM fleet_servers WHERE entity_id = ?1)",
+            )
+            .bind(entity)
+            .execute(&mut *write.tx)
+            .await
+            .map_err(classify)?;
         }
         write.tx.commit().await.map_err(classify)?;
-        assigned.sort_by_key(|(_, id)| *id);
-        Ok(assigned)
+        self.known_fleet_server_ids(entity_ids).await
     }
 
     async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>> {
