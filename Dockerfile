@@ -1,6 +1,6 @@
 # The single `zmon` binary in a small runtime image. The entrypoint is
 # `zmon`, so a deployment picks the role: `controller`, `scheduler`,
-# `worker`, `migrate`, or `standalone` (the default command).
+# `worker`, `notifier`, `migrate`, or `standalone` (the default command).
 #
 #   docker build -t zmon .
 #   docker run -p 8080:8080 zmon                      # standalone
@@ -25,8 +25,9 @@ COPY --from=build /src/target/release/zmon /usr/local/bin/zmon
 ENV ZMON_BIND=0.0.0.0:8080 \
     ZMON_WORKER_ADMIN_BIND=0.0.0.0:8081 \
     ZMON_SCHEDULER_ADMIN_BIND=0.0.0.0:8082 \
+    ZMON_NOTIFIER_ADMIN_BIND=0.0.0.0:8083 \
     ZMON_LOG_FORMAT=json
-EXPOSE 8080 8081 8082 61208
+EXPOSE 8080 8081 8082 8083 61208
 USER 10001:10001
 # Standalone keeps its SQLite data in ./zmon-data, i.e. /var/lib/zmon/zmon-data.
 WORKDIR /var/lib/zmon

@@ -1,4 +1,5 @@
-//! `cargo run --release -p zmon-bench --bin host`
+//! `cargo run --release -p zmon-bench --bin host`: comparisons 1, 2 and 7
+//! of the benchmark suite (`bench/run`).
 //!
 //! Our host collectors and Glances-compatible API beside Glances 4 and
 //! prometheus-node-exporter, on this machine, every process started here
@@ -12,7 +13,8 @@
 //!    requests per CPU-second of the server process, ours (plain and gzip)
 //!    and Glances';
 //! 3. idle RSS and peak RSS of our API process, a real `zmon worker` with
-//!    and without the Glances API, Glances and node_exporter.
+//!    and without the Glances API, `zmon controller`, `zmon standalone`,
+//!    Glances and node_exporter (comparison 7).
 //!
 //! Figures are medians of `--runs` runs (default 5) with min and max; the
 //! runs alternate between the programs.
@@ -26,22 +28,18 @@
 //! `host --serve-ours --tick-ms N --port P` is the child it measures: a
 //! `HostMonitor` and the Glances API, until killed.
 
-mod http;
-mod proc;
-mod table;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
+use zmon_bench::proc::{self, Guard, find_program, first_line, free_port};
+use zmon_bench::servers::{self, READY_TIMEOUT};
+use zmon_bench::table::{median, median_ratio, ratio_row, row, target};
+use zmon_bench::wrk::{self, Load};
+use zmon_bench::{http, table};
 use zmon_checks::host::{Collector, HostMonitor, LiveProbe, Now, SamplerConfig};
 use zmon_worker::glances::{GlancesConfig, serve};
-
-use proc::{Guard, find_program, free_port};
-use table::{median, num, ratio_row, row};
-
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 struct Options {
     runs: usize,
@@ -71,11 +69,9 @@ impl Options {
         let glances = value("--glances")
             .or_else(|| std::env::var("GLANCES_BIN").ok())
             .unwrap_or_else(|| "glances".into());
-        let zmon = value("--zmon").map(PathBuf::from).or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|exe| Some(exe.parent()?.join("zmon")))
-        });
+        let zmon = value("--zmon")
+            .map(PathBuf::from)
+            .or_else(servers::default_zmon);
         Self {
             runs: number("--runs", 5).max(1) as usize,
             only: value("--only")
@@ -140,17 +136,7 @@ fn main() {
     if opts.wants("rss") {
         rows.extend(rss_part(&opts, &mut notes));
     }
-    println!("| measure | median | min – max | runs |");
-    println!("|---|---|---|---|");
-    for line in rows {
-        println!("{line}");
-    }
-    if !notes.is_empty() {
-        println!();
-        for note in notes {
-            println!("- {note}");
-        }
-    }
+    table::print_report(&rows, &notes);
 }
 
 /// The hidden child mode: our sampler and Glances API, until killed.
@@ -182,26 +168,6 @@ fn serve_ours(args: &[String]) {
         .expect("the Glances API binds");
         std::future::pending::<()>().await;
     });
-}
-
-fn first_line(program: &std::path::Path, arg: &str) -> String {
-    Command::new(program)
-        .arg(arg)
-        .output()
-        .map(|o| {
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&o.stdout),
-                String::from_utf8_lossy(&o.stderr)
-            );
-            text.lines()
-                .next()
-                .unwrap_or("")
-                .replace('\t', " ")
-                .trim()
-                .to_string()
-        })
-        .unwrap_or_default()
 }
 
 fn print_environment(opts: &Options) {
@@ -307,55 +273,6 @@ fn start_node_exporter(path: &std::path::Path) -> Result<(Guard, u16), String> {
     let mut guard = Guard::spawn("node_exporter", command).map_err(|e| e.to_string())?;
     guard.wait_until(READY_TIMEOUT, || http::ok(port, "/metrics"))?;
     Ok((guard, port))
-}
-
-fn redis_prefix() -> String {
-    format!("zmon-bench-host-{}", std::process::id())
-}
-
-/// A `zmon worker` under its own Redis prefix and host id; with
-/// `glances`, the port of its Glances API.
-fn start_worker(zmon: &std::path::Path, glances: bool) -> Result<(Guard, Option<u16>), String> {
-    let admin = free_port();
-    let id = format!("zmon-bench-{}-{admin}", std::process::id());
-    let mut command = Command::new(zmon);
-    command
-        .arg("worker")
-        .env("ZMON_REDIS_PREFIX", redis_prefix())
-        .env("ZMON_WORKER_ADMIN_BIND", format!("127.0.0.1:{admin}"))
-        .env("ZMON_WORKER_NAME", format!("plocal.{id}"))
-        .env("ZMON_HOST_ID", &id)
-        .env("ZMON_LOG", "warn")
-        // Workers need no database.
-        .env("ZMON_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
-        .env_remove("ZMON_GLANCES_BIND")
-        .env_remove("ZMON_CONFIG");
-    let glances_port = glances.then(free_port);
-    if let Some(port) = glances_port {
-        command.env("ZMON_GLANCES_BIND", format!("127.0.0.1:{port}"));
-    }
-    let name = if glances { "worker-glances" } else { "worker" };
-    let mut guard = Guard::spawn(name, command).map_err(|e| e.to_string())?;
-    guard.wait_until(READY_TIMEOUT, || http::ok(admin, "/ready"))?;
-    if let Some(port) = glances_port {
-        guard.wait_until(READY_TIMEOUT, || http::ok(port, "/api/4/status"))?;
-    }
-    Ok((guard, glances_port))
-}
-
-/// Deletes the keys our workers wrote under their prefix.
-fn clean_redis() {
-    let url = std::env::var("ZMON_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let Ok(mut conn) = redis::Client::open(url).and_then(|c| c.get_connection()) else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}*", redis_prefix()))
-        .query(&mut conn)
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut conn);
-    }
 }
 
 // ---------------------------------------------------------------- part 1
@@ -573,88 +490,26 @@ fn cpu_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
         &sampler,
         &n_cpu,
     ));
+    rows.push(target(
+        1,
+        "CPU per snapshot, ours (sampler process) ÷ Glances full refresh",
+        median_ratio(&sampler, &g_cpu),
+        "×",
+        "≤ 0.05× (1/20)",
+        |r| r <= 0.05,
+    ));
+    rows.push(target(
+        1,
+        "CPU per snapshot, ours (sampler process) ÷ node_exporter scrape",
+        median_ratio(&sampler, &n_cpu),
+        "×",
+        "≤ 0.2× (1/5)",
+        |r| r <= 0.2,
+    ));
     rows
 }
 
 // ---------------------------------------------------------------- part 2
-
-struct Load {
-    per_second: f64,
-    per_cpu_second: f64,
-    kb_per_response: f64,
-}
-
-const FAILED: Load = Load {
-    per_second: f64::NAN,
-    per_cpu_second: f64::NAN,
-    kb_per_response: f64::NAN,
-};
-
-/// `wrk -t1 -c4 -d5s` on `/api/4/all` with the server's CPU around it.
-fn wrk_run(
-    wrk: &std::path::Path,
-    guard: &Guard,
-    port: u16,
-    gzip: bool,
-    notes: &mut Vec<String>,
-) -> Load {
-    let mut command = Command::new(wrk);
-    command.args(["-t1", "-c4", "-d5s"]);
-    if gzip {
-        command.args(["-H", "Accept-Encoding: gzip"]);
-    }
-    command.arg(format!("http://127.0.0.1:{port}/api/4/all"));
-    let c0 = guard.cpu_seconds();
-    let Ok(out) = command.output() else {
-        return FAILED;
-    };
-    let cpu = guard.cpu_seconds() - c0;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |prefix: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(prefix))
-            .map(str::trim)
-    };
-    if let Some(bad) = field("Non-2xx or 3xx responses:") {
-        notes.push(format!(
-            "{}: {bad} non-2xx responses under wrk",
-            guard.name()
-        ));
-        return FAILED;
-    }
-    let requests = text
-        .lines()
-        .find(|l| l.contains(" requests in "))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse::<f64>().ok());
-    let per_second = field("Requests/sec:").and_then(|v| v.parse::<f64>().ok());
-    let transfer = field("Transfer/sec:").and_then(|v| {
-        let unit = v.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
-        let number: f64 = v[..v.len() - unit.len()].parse().ok()?;
-        let scale = match unit {
-            "B" => 1.0,
-            "KB" => 1024.0,
-            "MB" => 1024.0 * 1024.0,
-            "GB" => 1024.0 * 1024.0 * 1024.0,
-            _ => return None,
-        };
-        Some(number * scale)
-    });
-    match (requests, per_second) {
-        (Some(requests), Some(per_second)) if cpu > 0.0 => Load {
-            per_second,
-            per_cpu_second: requests / cpu,
-            kb_per_response: transfer.map_or(f64::NAN, |t| t / per_second / 1024.0),
-        },
-        _ => {
-            notes.push(format!(
-                "{}: wrk output not understood:\n{text}",
-                guard.name()
-            ));
-            FAILED
-        }
-    }
-}
 
 fn load_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
     let Some(wrk) = opts.wrk.as_deref() else {
@@ -671,42 +526,34 @@ fn load_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
     if let Some((g, port)) = &glances {
         per_request(g, *port, "/api/4/all", 2, Duration::from_millis(1200));
     }
+    let all = |port: u16| format!("http://127.0.0.1:{port}/api/4/all");
     let (mut plain, mut gzip, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..opts.runs {
-        plain.push(wrk_run(wrk, &ours.0, ours.1, false, notes));
+        plain.push(wrk::run(wrk, &ours.0, &all(ours.1), &[], notes));
         std::thread::sleep(Duration::from_secs(1));
-        gzip.push(wrk_run(wrk, &ours.0, ours.1, true, notes));
+        gzip.push(wrk::run(
+            wrk,
+            &ours.0,
+            &all(ours.1),
+            &["Accept-Encoding: gzip"],
+            notes,
+        ));
         std::thread::sleep(Duration::from_secs(1));
         if let Some((g, port)) = &glances {
-            theirs.push(wrk_run(wrk, g, *port, false, notes));
+            theirs.push(wrk::run(wrk, g, &all(*port), &[], notes));
             std::thread::sleep(Duration::from_secs(1));
         }
     }
-    let col = |xs: &[Load], f: fn(&Load) -> f64| xs.iter().map(f).collect::<Vec<_>>();
+    let col = wrk::column;
     let mut rows = Vec::new();
     for (name, xs) in [
         ("ours", &plain),
         ("ours, gzip", &gzip),
         ("Glances", &theirs),
     ] {
-        if xs.is_empty() {
-            continue;
+        if !xs.is_empty() {
+            rows.extend(wrk::rows(&format!("{name}, `/api/4/all`"), xs));
         }
-        rows.push(row(
-            &format!("{name}, `/api/4/all` under wrk -c4, requests/s"),
-            "/s",
-            &col(xs, |l| l.per_second),
-        ));
-        rows.push(row(
-            &format!("{name}, requests per CPU-second of the server"),
-            "",
-            &col(xs, |l| l.per_cpu_second),
-        ));
-        rows.push(row(
-            &format!("{name}, response size"),
-            "KB",
-            &col(xs, |l| l.kb_per_response),
-        ));
     }
     for (name, f) in [
         ("requests/s", (|l: &Load| l.per_second) as fn(&Load) -> f64),
@@ -723,6 +570,17 @@ fn load_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
             &col(&theirs, f),
         ));
     }
+    rows.push(target(
+        2,
+        "`/api/4/all` requests per CPU-second, ours ÷ Glances (plain JSON, wrk -c4)",
+        median_ratio(
+            &col(&plain, |l| l.per_cpu_second),
+            &col(&theirs, |l| l.per_cpu_second),
+        ),
+        "×",
+        "≥ 20×",
+        |r| r >= 20.0,
+    ));
     rows
 }
 
@@ -730,14 +588,36 @@ fn load_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
 
 const RSS_WAIT: Duration = Duration::from_secs(10);
 
-/// A started process and the request that makes it hold stats.
-type Started = (Guard, Option<(u16, &'static str)>);
+/// A started process: what keeps it (and what it was given) alive, its
+/// pid, and a request that makes a lazy server hold its stats.
+struct Idle {
+    _keep: Box<dyn std::any::Any>,
+    pid: u32,
+    query: Option<(u16, &'static str)>,
+}
+
+impl Idle {
+    fn new(keep: impl std::any::Any, pid: u32, query: Option<(u16, &'static str)>) -> Self {
+        Self {
+            _keep: Box::new(keep),
+            pid,
+            query,
+        }
+    }
+}
+
+const OURS_API: usize = 0;
+const WORKER: usize = 2;
+const GLANCES: usize = 5;
+const NODE_EXPORTER: usize = 6;
 
 fn rss_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
     let names = [
         "ours, Glances API process (tick 2 s)",
         "`zmon worker` with the Glances API",
-        "`zmon worker` without the Glances API",
+        "`zmon worker` without the Glances API (default)",
+        "`zmon controller` (PostgreSQL, Redis)",
+        "`zmon standalone` (SQLite, in-process bus, host agent, Glances API)",
         "Glances",
         "node_exporter",
     ];
@@ -745,9 +625,8 @@ fn rss_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
     let mut hwm: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let mut failed = vec![false; names.len()];
     for _ in 0..opts.runs {
-        // (index, guard, a path to query once so lazy servers hold stats)
-        let mut started: Vec<(usize, Started)> = Vec::new();
-        let mut attempt = |i: usize, result: Result<Started, String>| match result {
+        let mut started: Vec<(usize, Idle)> = Vec::new();
+        let mut attempt = |i: usize, result: Result<Idle, String>| match result {
             Ok(s) => started.push((i, s)),
             Err(e) => {
                 if !failed[i] {
@@ -757,43 +636,75 @@ fn rss_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
             }
         };
         attempt(
-            0,
-            start_ours(2000).map(|(g, p)| (g, Some((p, "/api/4/all")))),
+            OURS_API,
+            start_ours(2000).map(|(g, p)| {
+                let pid = g.pid();
+                Idle::new(g, pid, Some((p, "/api/4/all")))
+            }),
         );
         if let Some(zmon) = opts.zmon.as_deref() {
             attempt(
                 1,
-                start_worker(zmon, true).map(|(g, p)| (g, p.map(|p| (p, "/api/4/all")))),
+                servers::worker(zmon, true).map(|w| {
+                    let pid = w.guard.pid();
+                    let query = w.glances_port.map(|p| (p, "/api/4/all"));
+                    Idle::new(w, pid, query)
+                }),
             );
-            attempt(2, start_worker(zmon, false).map(|(g, _)| (g, None)));
+            attempt(
+                WORKER,
+                servers::worker(zmon, false).map(|w| {
+                    let pid = w.guard.pid();
+                    Idle::new(w, pid, None)
+                }),
+            );
+            attempt(
+                3,
+                servers::controller(zmon).map(|c| {
+                    let (pid, port) = (c.guard.pid(), c.port);
+                    Idle::new(c, pid, Some((port, "/health")))
+                }),
+            );
+            attempt(
+                4,
+                servers::standalone(zmon).map(|s| {
+                    let (pid, port) = (s.guard.pid(), s.glances_port);
+                    Idle::new(s, pid, Some((port, "/api/4/all")))
+                }),
+            );
         }
         if let Some(path) = opts.glances.as_deref() {
             attempt(
-                3,
-                start_glances(path).map(|(g, p)| (g, Some((p, "/api/4/all")))),
+                GLANCES,
+                start_glances(path).map(|(g, p)| {
+                    let pid = g.pid();
+                    Idle::new(g, pid, Some((p, "/api/4/all")))
+                }),
             );
         }
         if let Some(path) = opts.node_exporter.as_deref() {
             attempt(
-                4,
-                start_node_exporter(path).map(|(g, p)| (g, Some((p, "/metrics")))),
+                NODE_EXPORTER,
+                start_node_exporter(path).map(|(g, p)| {
+                    let pid = g.pid();
+                    Idle::new(g, pid, Some((p, "/metrics")))
+                }),
             );
         }
-        for (_, (_, query)) in &started {
-            if let Some((port, path)) = query {
-                let _ = http::get(*port, path);
+        for (_, idle) in &started {
+            if let Some((port, path)) = idle.query {
+                let _ = http::get(port, path);
             }
         }
         std::thread::sleep(RSS_WAIT);
-        for (i, (guard, _)) in &started {
-            if let Some((r, h)) = proc::memory_mb(guard.pid()) {
+        for (i, idle) in &started {
+            if let Some((r, h)) = proc::memory_mb(idle.pid) {
                 rss[*i].push(r);
                 hwm[*i].push(h);
             }
         }
         drop(started);
     }
-    clean_redis();
     let mut rows = Vec::new();
     for (i, name) in names.iter().enumerate() {
         if rss[i].is_empty() {
@@ -802,17 +713,25 @@ fn rss_part(opts: &Options, notes: &mut Vec<String>) -> Vec<String> {
         rows.push(row(&format!("{name}, RSS after 10 s"), "MB", &rss[i]));
         rows.push(row(&format!("{name}, peak RSS (VmHWM)"), "MB", &hwm[i]));
     }
-    if !rss[0].is_empty() && !rss[4].is_empty() {
-        rows.push(format!(
-            "| RSS, ours (API process) / node_exporter | {}× | | |",
-            num(median(&rss[0]).unwrap_or(f64::NAN) / median(&rss[4]).unwrap_or(f64::NAN))
+    for (ours, theirs) in [
+        (OURS_API, NODE_EXPORTER),
+        (OURS_API, GLANCES),
+        (WORKER, NODE_EXPORTER),
+        (WORKER, GLANCES),
+    ] {
+        rows.extend(ratio_row(
+            &format!("RSS, {} / {}", names[ours], names[theirs]),
+            &rss[ours],
+            &rss[theirs],
         ));
     }
-    if !rss[0].is_empty() && !rss[3].is_empty() {
-        rows.push(format!(
-            "| RSS, ours (API process) / Glances | {}× | | |",
-            num(median(&rss[0]).unwrap_or(f64::NAN) / median(&rss[3]).unwrap_or(f64::NAN))
-        ));
-    }
+    rows.push(target(
+        7,
+        "idle RSS of `zmon worker` (default: host agent, no Glances API)",
+        median(&rss[WORKER]),
+        " MB",
+        "≤ 15 MB",
+        |mb| mb <= 15.0,
+    ));
     rows
 }

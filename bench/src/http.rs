@@ -8,12 +8,21 @@ use std::time::Duration;
 /// `GET path` on `127.0.0.1:port` with `Connection: close`: the status and
 /// the (de-chunked) body.
 pub fn get(port: u16, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
+    get_with(port, path, &[])
+}
+
+/// [`get`] with extra header lines (`"Authorization: Bearer …"`).
+pub fn get_with(port: u16, path: &str, headers: &[&str]) -> std::io::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )?;
+    let mut request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let split = raw

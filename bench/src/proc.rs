@@ -66,6 +66,28 @@ pub fn find_program(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The first line `program arg` prints (on stdout or stderr), for the
+/// tool versions in a report.
+pub fn first_line(program: &Path, arg: &str) -> String {
+    Command::new(program)
+        .arg(arg)
+        .output()
+        .map(|o| {
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            text.lines()
+                .next()
+                .unwrap_or("")
+                .replace('\t', " ")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 /// A child this benchmark started: killed and reaped when dropped, also on
 /// panics and early returns. Its stderr and stdout go to a log file.
 pub struct Guard {
@@ -145,10 +167,17 @@ impl Guard {
     }
 }
 
-impl Drop for Guard {
-    fn drop(&mut self) {
+impl Guard {
+    /// Kills and reaps it now (dropping it does the same).
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.stop();
         let _ = std::fs::remove_file(&self.log);
     }
 }

@@ -47,6 +47,56 @@ pub fn row(name: &str, unit: &str, xs: &[f64]) -> String {
 
 /// A row of the ratio of two medians.
 pub fn ratio_row(name: &str, ours: &[f64], theirs: &[f64]) -> Option<String> {
+    median_ratio(ours, theirs).map(|r| format!("| {name} | {}× | | |", num(r)))
+}
+
+/// A line for the summary of targets `bench/run` collects from every
+/// binary's output (the lines starting with `TARGET |`):
+/// `TARGET | comparison | figure | measured | target | met, missed or not measured |`.
+pub fn target(
+    comparison: u8,
+    figure: &str,
+    measured: Option<f64>,
+    unit: &str,
+    target: &str,
+    met: impl Fn(f64) -> bool,
+) -> String {
+    let (value, verdict) = match measured.filter(|m| m.is_finite()) {
+        Some(m) => (
+            format!("{}{unit}", num(m)),
+            if met(m) { "met" } else { "**missed**" },
+        ),
+        None => ("not measured".to_string(), "not measured"),
+    };
+    format!("TARGET | {comparison} | {figure} | {value} | {target} | {verdict} |")
+}
+
+/// The ratio of two medians, if both were measured.
+pub fn median_ratio(ours: &[f64], theirs: &[f64]) -> Option<f64> {
     let (a, b) = (median(ours)?, median(theirs)?);
-    (b != 0.0).then(|| format!("| {name} | {}× | | |", num(a / b)))
+    (b != 0.0).then(|| a / b)
+}
+
+/// Prints `rows` as a Markdown table, then the [`target`] lines among
+/// them (each its own line, for `bench/run`), then `notes` as a list.
+pub fn print_report(rows: &[String], notes: &[String]) {
+    let (targets, rows): (Vec<&String>, Vec<&String>) =
+        rows.iter().partition(|r| r.starts_with("TARGET |"));
+    println!("| measure | median | min – max | runs |");
+    println!("|---|---|---|---|");
+    for line in rows {
+        println!("{line}");
+    }
+    if !targets.is_empty() {
+        println!();
+        for line in targets {
+            println!("{line}");
+        }
+    }
+    if !notes.is_empty() {
+        println!();
+        for note in notes {
+            println!("- {note}");
+        }
+    }
 }

@@ -34,11 +34,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use zmon_core::downtime::Downtime;
 use zmon_core::event::AlertEvent;
+use zmon_core::group::{Group, GroupChange, GroupSpec, Member};
 use zmon_core::host::{HostRegistration, HostReport};
+use zmon_core::monitor::ProbeSample;
+use zmon_core::notification::NotificationRequest;
 use zmon_core::status::CheckResult;
 use zmon_core::task::TrialResult;
 use zmon_core::{AlertStatus, Task};
@@ -134,15 +138,16 @@ pub struct CheckRecord {
     pub alerts: Vec<AlertUpdate>,
 }
 
-/// Reads alert events for one consumer of a consumer group.
+/// Reads a stream (alert events, probe samples) for one consumer of a
+/// consumer group.
 #[async_trait]
-pub trait EventConsumer: Send {
-    /// Waits up to `wait` for events; each must be acknowledged.
+pub trait StreamConsumer<T>: Send {
+    /// Waits up to `wait` for entries; each must be acknowledged.
     async fn next(
         &mut self,
         max: usize,
         wait: Duration,
-    ) -> BusResult<Vec<(String, Result<AlertEvent, String>)>>;
+    ) -> BusResult<Vec<(String, Result<T, String>)>>;
     async fn ack(&mut self, ids: &[String]) -> BusResult<()>;
 }
 
@@ -239,7 +244,51 @@ pub trait Bus: Send + Sync + 'static {
         &self,
         group: &str,
         consumer: &str,
-    ) -> BusResult<Box<dyn EventConsumer>>;
+    ) -> BusResult<Box<dyn StreamConsumer<AlertEvent>>>;
+
+    // On-call groups (ZMON's keys; read when notifications are sent).
+
+    async fn groups(&self) -> BusResult<Vec<Group>>;
+    async fn group_member(&self, member: &str) -> BusResult<Member>;
+    /// Applies a v1 change; answers Redis's integer reply.
+    async fn change_group(&self, change: &GroupChange) -> BusResult<i64>;
+    /// Replaces a group: name, members (with names and phones), on call.
+    async fn put_group(&self, id: &str, spec: &GroupSpec) -> BusResult<()>;
+    async fn delete_group(&self, id: &str) -> BusResult<bool>;
+
+    // Notifications (workers to the notifier).
+
+    /// The marks of notification entries sent for an alert on an entity
+    /// (`scope`), or for the alert as a whole (`scope` empty): entry to
+    /// the time its next repeat is due (0: none). Recording the end of an
+    /// alert on an entity drops that entity's marks.
+    async fn notification_marks(
+        &self,
+        alert_id: i64,
+        scope: &str,
+    ) -> BusResult<BTreeMap<String, f64>>;
+    async fn update_notification_marks(
+        &self,
+        alert_id: i64,
+        scope: &str,
+        set: &[(String, f64)],
+        remove: &[String],
+    ) -> BusResult<()>;
+    async fn publish_notifications(&self, requests: &[NotificationRequest]) -> BusResult<()>;
+    async fn notification_consumer(
+        &self,
+        group: &str,
+        consumer: &str,
+    ) -> BusResult<Box<dyn StreamConsumer<NotificationRequest>>>;
+
+    // Monitor probe samples (workers to controller).
+
+    async fn publish_probe_samples(&self, samples: &[ProbeSample]) -> BusResult<()>;
+    async fn probe_consumer(
+        &self,
+        group: &str,
+        consumer: &str,
+    ) -> BusResult<Box<dyn StreamConsumer<ProbeSample>>>;
 
     // Leadership (schedulers).
 
@@ -263,6 +312,24 @@ pub trait Bus: Send + Sync + 'static {
         &self,
         alert_ids: &[i64],
     ) -> BusResult<BTreeMap<i64, BTreeMap<String, AlertStatus>>>;
+    /// [`Bus::alert_states`] as the stored JSON documents, for callers that
+    /// only pass them on (the status API): no document is parsed into
+    /// values and written out again. A stored document that is not a JSON
+    /// object is left out, as [`Bus::alert_states`] leaves it out.
+    async fn alert_states_json(
+        &self,
+        alert_ids: &[i64],
+    ) -> BusResult<BTreeMap<i64, BTreeMap<String, Box<RawValue>>>> {
+        let mut out = BTreeMap::new();
+        for (id, entities) in self.alert_states(alert_ids).await? {
+            let mut docs = BTreeMap::new();
+            for (entity, status) in entities {
+                docs.insert(entity, serde_json::value::to_raw_value(&status)?);
+            }
+            out.insert(id, docs);
+        }
+        Ok(out)
+    }
     /// Entities the alert is raised on.
     async fn raised_entities(&self, alert_id: i64) -> BusResult<BTreeSet<String>>;
     /// Every entity the alert was evaluated on, with its captures.

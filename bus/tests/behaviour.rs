@@ -12,6 +12,7 @@ use serde_json::{Map, json};
 use zmon_bus::testing::TestKeySpace;
 use zmon_bus::{AlertUpdate, Bus, CheckRecord, MemoryBus, MemoryBusConfig};
 use zmon_core::event::{AlertEvent, AlertEventKind};
+use zmon_core::monitor::ProbeSample;
 use zmon_core::status::CheckResult;
 use zmon_core::task::{TaskCheck, TaskKind, TrialResult};
 use zmon_core::{AlertStatus, Task};
@@ -72,6 +73,9 @@ on_both_buses!(
     trial_runs_instant_evaluations_and_heartbeats,
     host_registrations_replace_per_host_and_status_expires,
     downtimes_are_mirrored_and_read_per_alert_and_entity,
+    probe_samples_reach_one_consumer_of_a_group_apart_from_events,
+    notification_marks_are_kept_per_entity_and_dropped_when_the_alert_ends,
+    groups_keep_zmons_rules_and_removed_members_leave_the_rota,
 );
 
 fn task(n: i64) -> Task {
@@ -215,6 +219,59 @@ async fn garbage_on_a_redis_queue_is_reported_not_fatal() {
     t.bus.ack(&claimed).await.expect("ack");
 }
 
+#[tokio::test]
+async fn unreadable_alert_state_in_redis_is_left_out_of_the_documents() {
+    let t = redis_bus();
+    let space = t._space.as_ref().unwrap();
+    let mut conn = space.connection().await.expect("conn");
+    let raised = space.keys.alert_raised_entities(5);
+    for (entity, doc) in [
+        (
+            "good",
+            r#"{"td":0.1,"start_time":1.0,"worker":"w","ts":2.0,"value":3}"#,
+        ),
+        ("broken", "{not json"),
+        ("scalar", "42"),
+    ] {
+        let _: () = redis::AsyncCommands::sadd(&mut conn, &raised, entity)
+            .await
+            .expect("SADD");
+        let _: () = redis::AsyncCommands::set(&mut conn, space.keys.alert_state(5, entity), doc)
+            .await
+            .expect("SET");
+    }
+    // Raised, but its document is not written yet.
+    let _: () = redis::AsyncCommands::sadd(&mut conn, &raised, "pending")
+        .await
+        .expect("SADD");
+    let documents = t.bus.alert_states_json(&[5]).await.expect("documents");
+    assert_eq!(documents[&5].keys().collect::<Vec<_>>(), ["good"]);
+    assert_eq!(documents[&5]["good"].get()[..8], *r#"{"td":0."#);
+
+    // More entities than one MGET carries: every document stays with its
+    // own entity across the chunks.
+    let mut pipe = redis::pipe();
+    for n in 0..1200 {
+        let entity = format!("e{n:04}");
+        pipe.sadd(&raised, &entity)
+            .ignore()
+            .set(
+                space.keys.alert_state(5, &entity),
+                format!(r#"{{"n":{n}}}"#),
+            )
+            .ignore();
+    }
+    let _: () = pipe.query_async(&mut conn).await.expect("pipeline");
+    let documents = t.bus.alert_states_json(&[5]).await.expect("documents");
+    assert_eq!(documents[&5].len(), 1201);
+    for (entity, doc) in &documents[&5] {
+        if let Some(n) = entity.strip_prefix('e') {
+            let n: u32 = n.parse().expect("number");
+            assert_eq!(doc.get(), format!(r#"{{"n":{n}}}"#));
+        }
+    }
+}
+
 async fn alert_state_follows_zmon_and_keeps_the_start_time(t: TestBus) {
     let bus = &t.bus;
     let record = |ts: f64, is_raised: bool| CheckRecord {
@@ -243,6 +300,15 @@ async fn alert_state_follows_zmon_and_keeps_the_start_time(t: TestBus) {
     let states = bus.alert_states(&[70]).await.expect("states");
     let state = &states[&70]["h1"];
     assert_eq!((state.start_time, state.ts), (100.5, 160.25));
+    let documents = bus.alert_states_json(&[70, 71]).await.expect("documents");
+    assert_eq!(
+        documents.keys().collect::<Vec<_>>(),
+        [&70],
+        "raised alerts only"
+    );
+    let document: AlertStatus =
+        serde_json::from_str(documents[&70]["h1"].get()).expect("a state document");
+    assert_eq!(&document, state, "the same state as parsed");
     assert_eq!(
         bus.raised_alert_ids()
             .await
@@ -327,6 +393,7 @@ async fn events_are_delivered_to_a_group_once(t: TestBus) {
         captures: Map::new(),
         value: json!(5),
         worker: "w1".into(),
+        data: None,
     };
     bus.publish_events(std::slice::from_ref(&event))
         .await
@@ -652,6 +719,7 @@ fn event(n: i64) -> AlertEvent {
         captures: Map::new(),
         value: json!(5),
         worker: "w1".into(),
+        data: None,
     }
 }
 
@@ -811,4 +879,182 @@ async fn memory_acknowledged_alerts_and_queue_status() {
     assert_eq!(status.queues[0].name, "zmon:queue:default");
     assert_eq!(status.queues[0].size, 1);
     assert_eq!(status.alerts_active, 0);
+}
+
+async fn probe_samples_reach_one_consumer_of_a_group_apart_from_events(t: TestBus) {
+    let bus = &t.bus;
+    let sample = |n: i64| ProbeSample {
+        check_id: n,
+        entity: format!("h{n}"),
+        at: 1_700_000_000.5,
+        delay_ms: (n % 2 == 1).then_some(12.5),
+        error: (n % 2 == 0).then(|| "connection refused".to_string()),
+    };
+    let mut first = bus.probe_consumer("controller", "c1").await.unwrap();
+    let mut second = bus.probe_consumer("controller", "c2").await.unwrap();
+    let mut events = bus.event_consumer("controller", "c1").await.unwrap();
+    bus.publish_probe_samples(&[sample(1), sample(2)])
+        .await
+        .unwrap();
+    let got = first.next(10, Duration::from_secs(2)).await.unwrap();
+    let samples: Vec<ProbeSample> = got.iter().map(|(_, s)| s.clone().unwrap()).collect();
+    assert_eq!(samples, [sample(1), sample(2)], "the samples round-trip");
+    assert!(
+        second
+            .next(10, Duration::from_millis(50))
+            .await
+            .unwrap()
+            .is_empty(),
+        "one consumer of the group takes them"
+    );
+    assert!(
+        events
+            .next(10, Duration::from_millis(50))
+            .await
+            .unwrap()
+            .is_empty(),
+        "samples are not alert events"
+    );
+    let ids: Vec<String> = got.into_iter().map(|(id, _)| id).collect();
+    first.ack(&ids).await.unwrap();
+}
+
+async fn notification_marks_are_kept_per_entity_and_dropped_when_the_alert_ends(t: TestBus) {
+    let bus = &t.bus;
+    let entry = "send_mail('a@b.c', repeat=60)".to_string();
+    let record = |ts: f64, up: bool| CheckRecord {
+        check_id: 1,
+        entity: "h1".into(),
+        result: result(ts, json!(5)),
+        alerts: vec![AlertUpdate {
+            alert_id: 9,
+            captures: Map::new(),
+            raised: up.then(|| raised(ts)),
+        }],
+    };
+    bus.record(&record(10.0, true), None).await.unwrap();
+    bus.update_notification_marks(9, "h1", &[(entry.clone(), 70.0)], &[])
+        .await
+        .unwrap();
+    bus.update_notification_marks(9, "", &[("notify_pagerduty()".into(), 0.0)], &[])
+        .await
+        .unwrap();
+    let marks = bus.notification_marks(9, "h1").await.unwrap();
+    assert_eq!(marks, BTreeMap::from([(entry.clone(), 70.0)]));
+    assert!(bus.notification_marks(9, "h2").await.unwrap().is_empty());
+    bus.record(&record(20.0, false), None).await.unwrap();
+    assert!(
+        bus.notification_marks(9, "h1").await.unwrap().is_empty(),
+        "the end of the alert on h1 drops its marks"
+    );
+    assert_eq!(
+        bus.notification_marks(9, "").await.unwrap().len(),
+        1,
+        "the alert's own marks are the worker's to clear"
+    );
+    bus.update_notification_marks(9, "", &[], &["notify_pagerduty()".into()])
+        .await
+        .unwrap();
+    assert!(bus.notification_marks(9, "").await.unwrap().is_empty());
+}
+
+async fn groups_keep_zmons_rules_and_removed_members_leave_the_rota(t: TestBus) {
+    use zmon_core::group::{GroupChange as C, GroupSpec, MemberSpec};
+    let bus = &t.bus;
+    let (g, a, b) = (
+        "db".to_string(),
+        "a@x.org".to_string(),
+        "b@x.org".to_string(),
+    );
+    let add = |m: &str| C::AddMember {
+        group: g.clone(),
+        member: m.into(),
+    };
+    assert_eq!(bus.change_group(&add(&a)).await.unwrap(), 1);
+    assert_eq!(
+        bus.change_group(&add(&a)).await.unwrap(),
+        0,
+        "already a member"
+    );
+    assert_eq!(bus.change_group(&add(&b)).await.unwrap(), 1);
+    let on_call = |m: &str| C::AddActive {
+        group: g.clone(),
+        member: m.into(),
+    };
+    assert_eq!(
+        bus.change_group(&on_call("c@x.org")).await.unwrap(),
+        -1,
+        "members only"
+    );
+    assert_eq!(bus.change_group(&on_call(&a)).await.unwrap(), 1);
+    bus.change_group(&C::AddPhone {
+        member: a.clone(),
+        phone: "+491".into(),
+    })
+    .await
+    .unwrap();
+    bus.change_group(&C::SetName {
+        member: a.clone(),
+        name: "Ann".into(),
+    })
+    .await
+    .unwrap();
+    let groups = bus.groups().await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        (groups[0].id.as_str(), groups[0].name.as_str()),
+        ("db", "db")
+    );
+    assert_eq!(groups[0].members, [a.clone(), b.clone()]);
+    assert_eq!(groups[0].active, std::slice::from_ref(&a));
+    let member = bus.group_member(&a).await.unwrap();
+    assert_eq!(
+        (member.email.as_str(), member.name.as_deref()),
+        ("a@x.org", Some("Ann"))
+    );
+    assert_eq!(member.phones, ["+491"]);
+    assert_eq!(
+        bus.change_group(&C::RemoveMember {
+            group: g.clone(),
+            member: a.clone()
+        })
+        .await
+        .unwrap(),
+        1
+    );
+    let groups = bus.groups().await.unwrap();
+    assert!(
+        groups[0].active.is_empty(),
+        "a removed member is no longer on call"
+    );
+
+    bus.put_group(
+        "web",
+        &GroupSpec {
+            name: Some("Web team".into()),
+            members: vec![MemberSpec {
+                id: b.clone(),
+                name: None,
+                phones: vec!["+492".into()],
+            }],
+            active: vec![b.clone()],
+        },
+    )
+    .await
+    .unwrap();
+    let web = bus
+        .groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.id == "web")
+        .unwrap();
+    assert_eq!(
+        (web.name.as_str(), web.active.clone()),
+        ("Web team", vec![b.clone()])
+    );
+    assert_eq!(bus.group_member(&b).await.unwrap().phones, ["+492"]);
+    assert!(bus.delete_group("web").await.unwrap());
+    assert!(!bus.delete_group("web").await.unwrap());
+    assert_eq!(bus.groups().await.unwrap().len(), 1);
 }

@@ -26,12 +26,21 @@ pub struct History {
 /// `None` for a host that registered but has no report (any more).
 pub type HostReports = Arc<Vec<(String, Option<zmon_core::host::HostReport>)>>;
 
+/// One monitor probe a check made (`monitor_probe`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeOutcome {
+    /// `None` when the probe failed.
+    pub delay_ms: Option<f64>,
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct RunState {
     pub entity: Map<String, Value>,
     pub captures: Map<String, Value>,
     pub history: History,
     pub host_reports: HostReports,
+    pub probes: Vec<ProbeOutcome>,
 }
 
 thread_local! {

@@ -9,7 +9,7 @@ use zmon_core::alert::{Parameter, ParameterType};
 
 use crate::builtins::truthy;
 use crate::compile::Compiled;
-use crate::context::{self, History, HostReports, RunState};
+use crate::context::{self, History, HostReports, ProbeOutcome, RunState};
 use crate::engine::{self, TIMEOUT_TOKEN};
 use crate::{convert, fast};
 
@@ -90,6 +90,24 @@ pub fn run_command_with(
     host_reports: HostReports,
     timeout: Duration,
 ) -> Result<Value, RunError> {
+    run_command_probing(compiled, entity, host_reports, timeout).value
+}
+
+/// A check run's value and the monitor probes it made.
+#[derive(Debug, Clone)]
+pub struct CommandRun {
+    pub value: Result<Value, RunError>,
+    pub probes: Vec<ProbeOutcome>,
+}
+
+/// [`run_command_with`], also returning the monitor probes the script made
+/// (`monitor_probe`), which the worker publishes.
+pub fn run_command_probing(
+    compiled: &Compiled,
+    entity: &Map<String, Value>,
+    host_reports: HostReports,
+    timeout: Duration,
+) -> CommandRun {
     let mut scope = Scope::new();
     scope.push_constant("entity", Dynamic::from_map(convert::map_to_rhai(entity)));
     let state = RunState {
@@ -97,11 +115,16 @@ pub fn run_command_with(
         host_reports,
         ..RunState::default()
     };
-    let (result, _) = context::scoped(state, timeout, || {
+    let (result, state) = context::scoped(state, timeout, || {
         engine::shared().eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)
     });
-    let value = result.map_err(|e| explain(&e, timeout))?;
-    to_json(&value)
+    let value = result
+        .map_err(|e| explain(&e, timeout))
+        .and_then(|v| to_json(&v));
+    CommandRun {
+        value,
+        probes: state.probes,
+    }
 }
 
 /// Everything a condition sees.
@@ -184,12 +207,7 @@ pub fn evaluate_condition(compiled: &Compiled, input: ConditionInput<'_>) -> Con
     };
     if let Some(fast) = &compiled.fast {
         let mut captures = Map::new();
-        let mut env = fast::Env {
-            value: convert::to_dynamic(input.value),
-            entity: input.entity,
-            params: &parameters,
-            captures: &mut captures,
-        };
+        let mut env = fast::Env::new(input.value, input.entity, &parameters, &mut captures);
         let result = fast::eval(fast, &mut env).map_err(|e| explain(&e, input.timeout));
         return verdict(result, parameters, captures);
     }
@@ -214,7 +232,7 @@ pub fn evaluate_condition(compiled: &Compiled, input: ConditionInput<'_>) -> Con
         entity: Map::new(),
         captures: Map::new(),
         history: input.history,
-        host_reports: HostReports::default(),
+        ..RunState::default()
     };
     let (result, state) = context::scoped(state, input.timeout, || {
         engine::shared().eval_ast_with_scope::<Dynamic>(&mut scope, &compiled.ast)

@@ -7,6 +7,7 @@
 //! the engine's per-call overhead (scope, function resolution) is gone.
 //! Anything else (lambdas, methods, probes, history helpers) runs in Rhai.
 
+use std::cell::OnceCell;
 use std::cmp::Ordering;
 
 use rhai::{Dynamic, ImmutableString, Map as RhaiMap};
@@ -82,7 +83,41 @@ pub enum Fast {
     Index(Box<Fast>, Box<Fast>),
     IfElse(Box<Fast>, Box<Fast>, Box<Fast>),
     Call(Builtin, Vec<Fast>),
+    /// A dict method: `value.values()`, `value.get('a', 0)`.
+    Method(DictMethod, Box<Fast>, Vec<Fast>),
     Capture(Option<String>, Box<Fast>),
+}
+
+/// The dict methods conditions use most; string methods run in Rhai.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DictMethod {
+    Get,
+    Keys,
+    Values,
+    Items,
+}
+
+impl DictMethod {
+    /// The method, if `arity` positional arguments suit it.
+    fn parse(name: &str, arity: usize) -> Option<Self> {
+        match (name, arity) {
+            ("get", 1 | 2) => Some(Self::Get),
+            ("keys", 0) => Some(Self::Keys),
+            ("values", 0) => Some(Self::Values),
+            ("items", 0) => Some(Self::Items),
+            _ => None,
+        }
+    }
+
+    /// The helper the Rhai translation calls, for error messages.
+    fn helper(self) -> &'static str {
+        match self {
+            Self::Get => "py_get",
+            Self::Keys => "py_keys",
+            Self::Values => "py_values",
+            Self::Items => "py_items",
+        }
+    }
 }
 
 /// The fast form of an expression, if every part of it has one.
@@ -101,7 +136,21 @@ pub fn compile(expr: &Expr) -> Option<Fast> {
             _ if n.contains("__") => return None,
             _ => Fast::Name(n.clone()),
         },
-        Expr::List(items) => Fast::List(items.iter().map(compile).collect::<Option<_>>()?),
+        Expr::List(items) => {
+            let items: Vec<Fast> = items.iter().map(compile).collect::<Option<_>>()?;
+            // A literal list (`in [500, 502, 503]`) is built once, here.
+            let constants: Option<rhai::Array> = items
+                .iter()
+                .map(|i| match i {
+                    Fast::Const(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect();
+            match constants {
+                Some(array) => Fast::Const(Dynamic::from_array(array)),
+                None => Fast::List(items),
+            }
+        }
         Expr::Dict(entries) => Fast::Dict(
             entries
                 .iter()
@@ -131,6 +180,14 @@ pub fn compile(expr: &Expr) -> Option<Fast> {
         Expr::Call {
             func, args, kwargs, ..
         } => {
+            if let Expr::Attr(receiver, method) = func.as_ref() {
+                let method = DictMethod::parse(method, args.len())?;
+                if !kwargs.is_empty() {
+                    return None;
+                }
+                let args = args.iter().map(compile).collect::<Option<_>>()?;
+                return Some(Fast::Method(method, boxed(receiver)?, args));
+            }
             let Expr::Name(name) = func.as_ref() else {
                 return None;
             };
@@ -155,25 +212,183 @@ pub fn compile(expr: &Expr) -> Option<Fast> {
     })
 }
 
-/// What a fast condition sees.
+/// What a fast condition sees. `value` stays JSON: `value['load']` or
+/// `len(value)` read it where it lies, and the whole value is converted
+/// for the engine's helpers only when the condition uses it whole (once).
 pub struct Env<'a> {
-    pub value: Dynamic,
-    pub entity: &'a Map<String, Value>,
-    pub params: &'a Map<String, Value>,
-    pub captures: &'a mut Map<String, Value>,
+    value: &'a Value,
+    value_dynamic: OnceCell<Dynamic>,
+    entity: &'a Map<String, Value>,
+    params: &'a Map<String, Value>,
+    captures: &'a mut Map<String, Value>,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(
+        value: &'a Value,
+        entity: &'a Map<String, Value>,
+        params: &'a Map<String, Value>,
+        captures: &'a mut Map<String, Value>,
+    ) -> Self {
+        Self {
+            value,
+            value_dynamic: OnceCell::new(),
+            entity,
+            params,
+            captures,
+        }
+    }
+
+    fn value(&self) -> Dynamic {
+        self.value_dynamic
+            .get_or_init(|| convert::to_dynamic(self.value))
+            .clone()
+    }
+}
+
+/// A part of the condition's input, still as JSON.
+#[derive(Clone, Copy)]
+enum Json<'a> {
+    Value(&'a Value),
+    Object(&'a Map<String, Value>),
+}
+
+impl<'a> Json<'a> {
+    fn object(self) -> Option<&'a Map<String, Value>> {
+        match self {
+            Self::Object(m) | Self::Value(Value::Object(m)) => Some(m),
+            Self::Value(_) => None,
+        }
+    }
+
+    /// `self[key]` for a constant key, where the index finds something;
+    /// everything else (errors included) is left to the helpers.
+    fn index(self, key: &Dynamic) -> Option<&'a Value> {
+        if let Some(m) = self.object() {
+            return m.get(key.read_lock::<ImmutableString>()?.as_str());
+        }
+        let Self::Value(Value::Array(items)) = self else {
+            return None;
+        };
+        let i = key.as_int().ok()?;
+        let at = if i < 0 {
+            i.checked_add(items.len() as i64)?
+        } else {
+            i
+        };
+        items.get(usize::try_from(at).ok()?)
+    }
+
+    fn to_dynamic(self) -> Dynamic {
+        match self {
+            Self::Value(v) => convert::to_dynamic(v),
+            Self::Object(m) => Dynamic::from_map(convert::map_to_rhai(m)),
+        }
+    }
+}
+
+/// The JSON an expression names when it is `value`, `entity` or a chain of
+/// constant indexes into them that all exist.
+fn json_at<'a>(expr: &Fast, env: &Env<'a>) -> Option<Json<'a>> {
+    match expr {
+        Fast::Value => Some(Json::Value(env.value)),
+        Fast::Entity => Some(Json::Object(env.entity)),
+        Fast::Index(obj, idx) => {
+            let Fast::Const(key) = idx.as_ref() else {
+                return None;
+            };
+            json_at(obj, env)?.index(key).map(Json::Value)
+        }
+        _ => None,
+    }
+}
+
+/// `len()` of JSON, as the helper counts: characters, items or keys.
+fn json_len(json: Json<'_>) -> Option<Dynamic> {
+    let len = match json {
+        Json::Object(m) | Json::Value(Value::Object(m)) => m.len(),
+        Json::Value(Value::Array(items)) => items.len(),
+        Json::Value(Value::String(s)) => s.chars().count(),
+        Json::Value(_) => return None,
+    };
+    Some(Dynamic::from(len as rhai::INT))
+}
+
+fn dict_method(method: DictMethod, receiver: Dynamic, args: Vec<Dynamic>) -> Result<Dynamic> {
+    let Some(map) = receiver.read_lock::<RhaiMap>() else {
+        return Err(rhai::EvalAltResult::ErrorFunctionNotFound(
+            format!("{} ({})", method.helper(), receiver.type_name()),
+            rhai::Position::NONE,
+        )
+        .into());
+    };
+    let key = |map: &RhaiMap| -> Result<Dynamic> {
+        let Some(key) = args.first().and_then(|k| k.read_lock::<ImmutableString>()) else {
+            return Err(rhai::EvalAltResult::ErrorFunctionNotFound(
+                format!("{} (map, non-string key)", method.helper()),
+                rhai::Position::NONE,
+            )
+            .into());
+        };
+        Ok(map
+            .get(key.as_str())
+            .cloned()
+            .unwrap_or_else(|| args.get(1).cloned().unwrap_or(Dynamic::UNIT)))
+    };
+    Ok(match method {
+        DictMethod::Get => key(&map)?,
+        DictMethod::Keys => Dynamic::from_array(
+            map.keys()
+                .map(|k| Dynamic::from(ImmutableString::from(k.as_str())))
+                .collect(),
+        ),
+        DictMethod::Values => Dynamic::from_array(map.values().cloned().collect()),
+        DictMethod::Items => Dynamic::from_array(
+            map.iter()
+                .map(|(k, v)| {
+                    Dynamic::from_array(vec![
+                        Dynamic::from(ImmutableString::from(k.as_str())),
+                        v.clone(),
+                    ])
+                })
+                .collect(),
+        ),
+    })
+}
+
+/// A dict method straight on JSON; `None` (not a dict, a key that is not
+/// a string) leaves it to [`dict_method`] and its errors.
+fn json_dict_method(method: DictMethod, json: Json<'_>, args: &[Dynamic]) -> Option<Dynamic> {
+    let map = json.object()?;
+    let string = |v: &str| Dynamic::from(ImmutableString::from(v));
+    Some(match method {
+        DictMethod::Get => {
+            let key = args.first()?.read_lock::<ImmutableString>()?;
+            match map.get(key.as_str()) {
+                Some(v) => convert::to_dynamic(v),
+                None => args.get(1).cloned().unwrap_or(Dynamic::UNIT),
+            }
+        }
+        DictMethod::Keys => Dynamic::from_array(map.keys().map(|k| string(k)).collect()),
+        DictMethod::Values => Dynamic::from_array(map.values().map(convert::to_dynamic).collect()),
+        DictMethod::Items => Dynamic::from_array(
+            map.iter()
+                .map(|(k, v)| Dynamic::from_array(vec![string(k), convert::to_dynamic(v)]))
+                .collect(),
+        ),
+    })
 }
 
 type Error = Box<rhai::EvalAltResult>;
 type Result<T> = std::result::Result<T, Error>;
 
-fn arg(args: &[Dynamic], i: usize, name: &str) -> Result<Dynamic> {
-    args.get(i)
-        .cloned()
-        .ok_or_else(|| format!("{name}() is missing an argument").into())
-}
-
 fn call(builtin: Builtin, args: Vec<Dynamic>) -> Result<Dynamic> {
-    let one = |name: &str| arg(&args, 0, name);
+    let mut args = args.into_iter();
+    let first = args.next();
+    let second = args.next();
+    let one = |name: &str| -> Result<Dynamic> {
+        first.ok_or_else(|| format!("{name}() is missing an argument").into())
+    };
     match builtin {
         Builtin::Float => py::py_float(one("float")?).map(Dynamic::from),
         Builtin::Int => py::py_int(one("int")?).map(Dynamic::from),
@@ -183,7 +398,7 @@ fn call(builtin: Builtin, args: Vec<Dynamic>) -> Result<Dynamic> {
         Builtin::Abs => py::abs(one("abs")?),
         Builtin::Min => py::extreme(one("min")?, std::cmp::Ordering::Less, "min()"),
         Builtin::Max => py::extreme(one("max")?, std::cmp::Ordering::Greater, "max()"),
-        Builtin::Round => py::round(one("round")?, args.get(1).cloned().unwrap_or(Dynamic::UNIT)),
+        Builtin::Round => py::round(one("round")?, second.unwrap_or(Dynamic::UNIT)),
         Builtin::Sum => py::sum(one("sum")?),
         Builtin::Avg => py::avg(one("avg")?),
         Builtin::Sorted => py::sorted(one("sorted")?).map(Dynamic::from_array),
@@ -254,8 +469,8 @@ fn compare(op: CmpOp, l: &Dynamic, r: &Dynamic) -> Result<bool> {
         CmpOp::Le => matches!(order(op, l, r)?, Some(Less | Equal)),
         CmpOp::Gt => order(op, l, r)? == Some(Greater),
         CmpOp::Ge => matches!(order(op, l, r)?, Some(Greater | Equal)),
-        CmpOp::In => py::contains(l.clone(), r.clone())?,
-        CmpOp::NotIn => !py::contains(l.clone(), r.clone())?,
+        CmpOp::In => py::contains_ref(l, r)?,
+        CmpOp::NotIn => !py::contains_ref(l, r)?,
     })
 }
 
@@ -290,7 +505,7 @@ fn within_limits(v: Dynamic) -> Result<Dynamic> {
 pub fn eval(expr: &Fast, env: &mut Env<'_>) -> Result<Dynamic> {
     Ok(match expr {
         Fast::Const(c) => c.clone(),
-        Fast::Value => env.value.clone(),
+        Fast::Value => env.value(),
         Fast::Entity => Dynamic::from_map(convert::map_to_rhai(env.entity)),
         Fast::Params => Dynamic::from_map(convert::map_to_rhai(env.params)),
         Fast::Name(n) => match env.params.get(n) {
@@ -337,21 +552,54 @@ pub fn eval(expr: &Fast, env: &mut Env<'_>) -> Result<Dynamic> {
         }
         Fast::Compare(first, rest) => {
             let mut left = eval(first, env)?;
-            for (op, right) in rest {
-                let right = eval(right, env)?;
-                if !compare(*op, &left, &right)? {
+            for (i, (op, right)) in rest.iter().enumerate() {
+                // Constants (a literal list above all) are compared where
+                // they lie, not copied per evaluation.
+                let evaluated;
+                let right = match right {
+                    Fast::Const(c) => c,
+                    other => {
+                        evaluated = eval(other, env)?;
+                        &evaluated
+                    }
+                };
+                if !compare(*op, &left, right)? {
                     return Ok(Dynamic::from(false));
                 }
-                left = right;
+                if i + 1 < rest.len() {
+                    left = right.clone();
+                }
             }
             Dynamic::from(true)
         }
-        Fast::Index(obj, idx) => py::index(eval(obj, env)?, eval(idx, env)?)?,
+        Fast::Index(obj, idx) => match json_at(expr, env) {
+            Some(found) => found.to_dynamic(),
+            None => py::index(eval(obj, env)?, eval(idx, env)?)?,
+        },
         Fast::IfElse(cond, then, otherwise) => {
             if truthy(&eval(cond, env)?) {
                 eval(then, env)?
             } else {
                 eval(otherwise, env)?
+            }
+        }
+        Fast::Call(Builtin::Len, args)
+            if let Some(len) = args
+                .first()
+                .filter(|_| args.len() == 1)
+                .and_then(|a| json_at(a, env))
+                .and_then(json_len) =>
+        {
+            len
+        }
+        Fast::Method(method, receiver, args) => {
+            let args = args
+                .iter()
+                .map(|a| eval(a, env))
+                .collect::<Result<Vec<_>>>()?;
+            match json_at(receiver, env).and_then(|j| json_dict_method(*method, j, &args)) {
+                Some(v) => v,
+                None => dict_method(*method, eval(receiver, env)?, args)?,
             }
         }
         Fast::Call(builtin, args) => {
@@ -451,6 +699,24 @@ mod tests {
         "value == [1, 2, 3]",
         "value == {'a': 1}",
         "float()",
+        "value.get('a')",
+        "value.get('a', 0) > 0",
+        "value.get(1)",
+        "max(value.values()) > 1",
+        "'a' in value.keys()",
+        "len(value.items()) == 2",
+        "value.items()[0][1]",
+        "value['b'][-1] == 2",
+        "value['b'][5]",
+        "value[1]",
+        "len(value['a'])",
+        "len(entity) == 2",
+        "entity.get('type') == 'host'",
+        "{'a': value}.get('a') == value",
+        "value in [1, 'a', None]",
+        "value not in [[1, 2, 3], {'a': 1}]",
+        "0 < value < 10 < 11",
+        "value < [1, 2][0] + 5",
     ];
 
     fn values() -> Vec<Value> {
@@ -510,7 +776,8 @@ mod tests {
             assert!(compiled.fast.is_some(), "{condition} should be fast");
         }
         for slow in [
-            "value.get('a')",
+            "value.lower() == 'x'",
+            "value.get(k='a')",
             "alert_series(lambda v: v > 1, 3)",
             "timeseries_avg('5m') > 1",
         ] {

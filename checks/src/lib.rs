@@ -16,13 +16,16 @@ pub mod engine;
 mod eval;
 mod fast;
 pub mod host;
+pub mod icmp;
+pub mod notification;
 pub mod period;
 pub mod python;
 
 pub use builtins::{HttpResponse, install_crypto_provider};
 pub use compile::{CompileError, Compiled, Language, Needs, compile};
-pub use context::{History, HostReports};
+pub use context::{History, HostReports, ProbeOutcome};
 pub use eval::{
-    ConditionInput, ConditionOutcome, RunError, evaluate_condition, run_command, run_command_with,
+    CommandRun, ConditionInput, ConditionOutcome, RunError, evaluate_condition, run_command,
+    run_command_probing, run_command_with,
 };
 pub use period::{Period, PeriodError};

@@ -18,6 +18,11 @@ pub enum UserCommand {
     Add(AddUser),
     /// List local users.
     List,
+    /// Delete a user; their API tokens and UI sessions stop working.
+    Delete {
+        /// Login name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +131,14 @@ pub async fn user(settings: &Settings, command: UserCommand) -> anyhow::Result<(
                 Err(e) => Err(e.into()),
             }
         }
+        UserCommand::Delete { name } => {
+            if store(settings).await?.delete_user(&name).await? {
+                println!("deleted user {name} and their API tokens");
+                Ok(())
+            } else {
+                bail!("no user '{name}'")
+            }
+        }
         UserCommand::List => {
             let users = store(settings).await?.users().await?;
             println!("{:<24} {:<11} {:<20} TEAMS", "NAME", "ROLE", "CREATED");
@@ -202,13 +215,7 @@ pub async fn token(settings: &Settings, command: TokenCommand) -> anyhow::Result
             );
             let now = Utc::now();
             for t in list {
-                let state = if t.revoked_at.is_some() {
-                    "revoked"
-                } else if !t.is_usable_at(now) {
-                    "expired"
-                } else {
-                    "active"
-                };
+                let state = t.state_at(now);
                 let expires = t
                     .expires_at
                     .map(|e| e.format("%Y-%m-%d %H:%M:%S").to_string())

@@ -40,6 +40,9 @@ enum Command {
     Scheduler,
     /// Run a worker (needs Redis only, no database).
     Worker,
+    /// Deliver notifications (mail, Slack, PagerDuty, SMS, webhooks);
+    /// needs Redis only.
+    Notifier,
     /// Apply database migrations and exit.
     Migrate,
     /// Manage local users.
@@ -76,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Controller => roles::controller(&settings).await,
         Command::Scheduler => roles::scheduler(&settings).await,
         Command::Worker => roles::worker(&settings).await,
+        Command::Notifier => roles::notifier(&settings).await,
         Command::Migrate => {
             let config = settings.controller();
             let store = zmon_controller::connect_store(&config).await?;

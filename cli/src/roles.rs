@@ -16,7 +16,8 @@ use crate::probes::{self, Probe};
 use crate::settings::Settings;
 
 pub async fn controller(settings: &Settings) -> anyhow::Result<()> {
-    let config = settings.controller();
+    let mut config = settings.controller();
+    config.oauth = settings.oauth()?;
     tracing::info!(?config, "starting controller");
     let store = zmon_controller::connect_store(&config).await?;
     let bus = zmon_controller::connect_bus(&config)?;
@@ -90,6 +91,54 @@ impl Probe for WorkerProbe {
     fn metrics(&self) -> String {
         self.metrics.render()
     }
+}
+
+struct NotifierProbe {
+    bus: Arc<dyn Bus>,
+    metrics: zmon_worker::notifier::NotifierMetrics,
+}
+
+#[async_trait]
+impl Probe for NotifierProbe {
+    async fn ready(&self) -> Result<(), String> {
+        self.bus.ping().await.map_err(|e| format!("redis: {e}"))
+    }
+
+    fn metrics(&self) -> String {
+        self.metrics.render()
+    }
+}
+
+/// `zmon notifier`: delivers the notifications workers publish. The mail,
+/// chat and paging credentials live here only.
+pub async fn notifier(settings: &Settings) -> anyhow::Result<()> {
+    let config = settings.notifier();
+    tracing::info!(
+        name = %config.name,
+        mail = config.smtp_url.is_some(),
+        slack = config.slack_webhook.is_some(),
+        pagerduty = config.pagerduty_routing_key.is_some(),
+        sms = config.sms_url.is_some(),
+        "starting notifier"
+    );
+    let bus: Arc<dyn Bus> = zmon_controller::connect_bus(&settings.controller())?;
+    let notifier = zmon_worker::notifier::Notifier::new(config, bus.clone())
+        .map_err(|e| anyhow::anyhow!("invalid notifier configuration: {e}"))?;
+    let admin = probes::serve(
+        &settings.notifier_admin_bind,
+        Arc::new(NotifierProbe {
+            bus,
+            metrics: notifier.metrics(),
+        }),
+    )?;
+    let stopper = notifier.stopper();
+    on_shutdown_signal(
+        "finishing deliveries in flight",
+        async move { stopper.stop() },
+    );
+    notifier.run().await;
+    admin.stop(true).await;
+    Ok(())
 }
 
 pub async fn worker(settings: &Settings) -> anyhow::Result<()> {

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Deserializer, Serialize};
 use zmon_checks::host::{HostRoot, SamplerConfig};
 use zmon_controller::ControllerConfig;
+use zmon_controller::config::{GithubConfig, OAuthConfig, OidcConfig};
 use zmon_scheduler::{Routing, SchedulerConfig};
 use zmon_worker::glances::GlancesConfig;
+use zmon_worker::notifier::NotifierConfig;
 use zmon_worker::{HostReporting, WorkerConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,11 +102,68 @@ pub struct Settings {
     pub glances_url_prefix: String,
     /// Lifetime of the tokens `/api/4/token` issues.
     pub glances_jwt_expire_minutes: u64,
+    /// Days of per-minute monitor history the controller keeps.
+    pub monitor_retention_days: u64,
+    /// Days of event history (alert changes, notifications) kept.
+    pub event_retention_days: u64,
+    /// Refuse Nezha API requests with a real 401/403 instead of Nezha's
+    /// HTTP 200 with `code: 403`.
+    pub nezha_strict_auth: bool,
+    /// The UI's external base URL (links in notifications; `Secure`
+    /// session cookies when it is https).
+    pub public_url: Option<String>,
+    /// Signs UI sessions (at least 32 bytes); unset: generated once and
+    /// kept in the database.
+    pub session_secret: Option<String>,
+    /// How long a UI login lasts.
+    pub session_ttl_hours: u64,
+    /// An OpenID Connect provider's issuer URL (its
+    /// `/.well-known/openid-configuration` is read).
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<String>,
+    /// Scopes asked for, space- or comma-separated.
+    pub oidc_scopes: String,
+    pub github_client_id: Option<String>,
+    pub github_client_secret: Option<String>,
+    /// Only members of this GitHub organisation may log in.
+    pub github_org: Option<String>,
+    /// GitHub Enterprise: the server's web and API URLs.
+    pub github_url: String,
+    pub github_api_url: String,
+    /// The ID token claim whose values become the identity's teams.
+    pub oauth_teams_claim: Option<String>,
+    /// Groups (GitHub: organisations) whose members are ADMIN.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub oauth_admin_groups: Vec<String>,
+    /// Role of other OAuth identities; unset: they are refused unless a
+    /// local user of the same name or e-mail exists.
+    pub oauth_default_role: Option<String>,
+    /// The notifier's SMTP server, a lettre URL: `smtp://host:25`,
+    /// `smtp://user:pass@host:587?tls=required`, `smtps://user:pass@host:465`.
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
+    /// The default webhook of `send_slack`.
+    pub slack_webhook: Option<String>,
+    pub pagerduty_routing_key: Option<String>,
+    pub pagerduty_events_url: String,
+    /// The SMS provider's URL; `to`, `from` and `message` are added.
+    pub sms_url: Option<String>,
+    pub opsgenie_url: String,
+    pub opsgenie_api_key: Option<String>,
+    /// URL prefixes `notify_http` may call (comma-separated), or `*`.
+    #[serde(deserialize_with = "list_or_csv")]
+    pub notify_http_allow: Vec<String>,
+    /// The notifier's name among those sharing the notification stream.
+    pub notifier_name: Option<String>,
+    /// The notifier's `/health`, `/ready` and `/metrics`.
+    pub notifier_admin_bind: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         let c = ControllerConfig::default();
+        let n = NotifierConfig::default();
         Self {
             database_url: c.database_url,
             database_max_connections: c.database_max_connections,
@@ -142,6 +201,35 @@ impl Default for Settings {
             glances_cors_credentials: false,
             glances_url_prefix: String::new(),
             glances_jwt_expire_minutes: 60,
+            monitor_retention_days: c.monitor_retention.as_secs() / 86_400,
+            event_retention_days: c.event_retention.as_secs() / 86_400,
+            nezha_strict_auth: c.nezha_strict_auth,
+            public_url: None,
+            session_secret: None,
+            session_ttl_hours: c.session_ttl.as_secs() / 3600,
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            oidc_scopes: "openid email profile".into(),
+            github_client_id: None,
+            github_client_secret: None,
+            github_org: None,
+            github_url: zmon_controller::config::GITHUB_WEB_URL.into(),
+            github_api_url: zmon_controller::config::GITHUB_API_URL.into(),
+            oauth_teams_claim: None,
+            oauth_admin_groups: Vec::new(),
+            oauth_default_role: None,
+            smtp_url: None,
+            smtp_from: n.smtp_from,
+            slack_webhook: None,
+            pagerduty_routing_key: None,
+            pagerduty_events_url: n.pagerduty_events_url,
+            sms_url: None,
+            opsgenie_url: n.opsgenie_url,
+            opsgenie_api_key: None,
+            notify_http_allow: Vec::new(),
+            notifier_name: None,
+            notifier_admin_bind: "127.0.0.1:8083".into(),
         }
     }
 }
@@ -202,6 +290,77 @@ fn list_or_csv<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
     })
 }
 
+/// Settings whose default is `None` but which hold text.
+const OPTIONAL_TEXT: &[&str] = &[
+    "public_url",
+    "session_secret",
+    "oidc_issuer",
+    "oidc_client_id",
+    "oidc_client_secret",
+    "github_client_id",
+    "github_client_secret",
+    "github_org",
+    "oauth_teams_claim",
+    "oauth_default_role",
+    "smtp_url",
+    "slack_webhook",
+    "pagerduty_routing_key",
+    "sms_url",
+    "opsgenie_api_key",
+    "notifier_name",
+    "admin_user",
+    "admin_password",
+    "preshared_tokens",
+    "worker_name",
+    "scheduler_name",
+    "host_id",
+    "glances_bind",
+    "glances_password",
+];
+
+/// Whether a setting holds text, so its variable is taken verbatim:
+/// `ZMON_ADMIN_PASSWORD=0123` is the password "0123", not the number 123.
+fn is_text(key: &str, defaults: &serde_json::Value) -> bool {
+    OPTIONAL_TEXT.contains(&key) || defaults.get(key).is_some_and(serde_json::Value::is_string)
+}
+
+/// The settings the environment sets: `ZMON_<KEY>=value`, or
+/// `ZMON_<KEY>_FILE=/path` for the file's content (trailing newlines
+/// dropped), so secrets can come from mounted files. Text settings are
+/// taken verbatim; others are parsed (numbers, booleans, lists). Setting
+/// both forms of one key is an error, as is a file that cannot be read.
+fn values_from_env(known: &[String]) -> anyhow::Result<Vec<(String, figment::value::Value)>> {
+    let defaults = serde_json::to_value(Settings::default()).unwrap_or_default();
+    let mut values = Vec::new();
+    for key in known {
+        let upper = key.to_uppercase();
+        let direct = std::env::var(format!("ZMON_{upper}")).ok();
+        let file = std::env::var_os(format!("ZMON_{upper}_FILE"));
+        let raw = match (direct, file) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!("both ZMON_{upper} and ZMON_{upper}_FILE are set; keep one")
+            }
+            (Some(value), None) => value,
+            (None, Some(path)) => {
+                let path = PathBuf::from(path);
+                let text = std::fs::read_to_string(&path).with_context(|| {
+                    format!("ZMON_{upper}_FILE: cannot read {}", path.display())
+                })?;
+                text.trim_end_matches(['\n', '\r']).to_string()
+            }
+            (None, None) => continue,
+        };
+        let value = if is_text(key, &defaults) {
+            figment::value::Value::from(raw)
+        } else {
+            raw.parse::<figment::value::Value>()
+                .unwrap_or_else(|_| figment::value::Value::from(raw))
+        };
+        values.push((key.clone(), value));
+    }
+    Ok(values)
+}
+
 impl Settings {
     fn known_keys() -> Vec<String> {
         match serde_json::to_value(Settings::default()) {
@@ -234,26 +393,24 @@ impl Settings {
             explicit.extend(table.keys().cloned());
             figment = figment.merge(Toml::string(&text));
         }
-        let env =
-            Env::prefixed("ZMON_").only(&known.iter().map(String::as_str).collect::<Vec<_>>());
-        let settings = figment
-            .merge(env)
-            .extract()
-            .context("invalid configuration")?;
+        for (key, value) in values_from_env(&known)? {
+            figment = figment.merge(Serialized::default(&key, value));
+            explicit.insert(key);
+        }
+        let settings = figment.extract().context("invalid configuration")?;
         let unknown_env = std::env::vars()
             .filter_map(|(k, _)| k.strip_prefix("ZMON_").map(str::to_string))
             .filter(|k| {
-                !known.contains(&k.to_lowercase())
+                let key = k.to_lowercase();
+                !known.contains(&key)
+                    && !key
+                        .strip_suffix("_file")
+                        .is_some_and(|s| known.iter().any(|k| k == s))
                     && !OTHER_ENV.contains(&k.as_str())
                     && !is_kubernetes_service_link(k)
             })
             .map(|k| format!("ZMON_{k}"))
             .collect();
-        explicit.extend(
-            std::env::vars()
-                .filter_map(|(k, _)| k.strip_prefix("ZMON_").map(str::to_lowercase))
-                .filter(|k| known.contains(k)),
-        );
         Ok(Loaded {
             settings,
             unknown_env,
@@ -344,6 +501,80 @@ impl Settings {
         }
     }
 
+    pub fn notifier(&self) -> NotifierConfig {
+        NotifierConfig {
+            name: self
+                .notifier_name
+                .clone()
+                .unwrap_or_else(|| format!("notifier.{}", zmon_worker::config::hostname())),
+            smtp_url: self.smtp_url.clone().filter(|u| !u.is_empty()),
+            smtp_from: self.smtp_from.clone(),
+            slack_webhook: self.slack_webhook.clone().filter(|u| !u.is_empty()),
+            pagerduty_routing_key: self.pagerduty_routing_key.clone().filter(|k| !k.is_empty()),
+            pagerduty_events_url: self.pagerduty_events_url.clone(),
+            sms_url: self.sms_url.clone().filter(|u| !u.is_empty()),
+            opsgenie_url: self.opsgenie_url.clone(),
+            opsgenie_api_key: self.opsgenie_api_key.clone().filter(|k| !k.is_empty()),
+            http_allow: self.notify_http_allow.clone(),
+            public_url: self.public_url.clone().filter(|u| !u.is_empty()),
+            ..NotifierConfig::default()
+        }
+    }
+
+    /// The OAuth providers and identity mapping; an incomplete provider
+    /// or an unknown role is an error, not a silently missing button.
+    pub fn oauth(&self) -> anyhow::Result<OAuthConfig> {
+        let set = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+        let oidc = match (set(&self.oidc_issuer), set(&self.oidc_client_id)) {
+            (None, None) => None,
+            (Some(issuer), Some(client_id)) => Some(OidcConfig {
+                issuer,
+                client_id,
+                client_secret: set(&self.oidc_client_secret),
+                scopes: self
+                    .oidc_scopes
+                    .split([' ', ','])
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            }),
+            (Some(_), None) => {
+                anyhow::bail!("ZMON_OIDC_ISSUER is set but ZMON_OIDC_CLIENT_ID is not")
+            }
+            (None, Some(_)) => {
+                anyhow::bail!("ZMON_OIDC_CLIENT_ID is set but ZMON_OIDC_ISSUER is not")
+            }
+        };
+        let github = match (set(&self.github_client_id), set(&self.github_client_secret)) {
+            (None, None) => None,
+            (Some(client_id), Some(client_secret)) => Some(GithubConfig {
+                client_id,
+                client_secret,
+                org: set(&self.github_org),
+                web_url: self.github_url.clone(),
+                api_url: self.github_api_url.clone(),
+            }),
+            _ => anyhow::bail!(
+                "GitHub login needs both ZMON_GITHUB_CLIENT_ID and ZMON_GITHUB_CLIENT_SECRET"
+            ),
+        };
+        let default_role = match set(&self.oauth_default_role) {
+            None => None,
+            Some(role) => Some(role.trim().parse::<zmon_core::Role>().map_err(|_| {
+                anyhow::anyhow!(
+                    "ZMON_OAUTH_DEFAULT_ROLE: '{role}' is not one of ADMIN, LEAD, USER, VIEWER, API_READER, API_WRITER"
+                )
+            })?),
+        };
+        Ok(OAuthConfig {
+            oidc,
+            github,
+            teams_claim: set(&self.oauth_teams_claim),
+            admin_groups: self.oauth_admin_groups.clone(),
+            default_role,
+        })
+    }
+
     pub fn controller(&self) -> ControllerConfig {
         ControllerConfig {
             database_url: self.database_url.clone(),
@@ -359,6 +590,12 @@ impl Settings {
             http_workers: self.http_workers,
             queues: self.queues_or_default(),
             instance_name: format!("controller.{}", zmon_worker::config::hostname()),
+            monitor_retention: Duration::from_secs(self.monitor_retention_days.max(1) * 86_400),
+            event_retention: Duration::from_secs(self.event_retention_days.max(1) * 86_400),
+            nezha_strict_auth: self.nezha_strict_auth,
+            public_url: self.public_url.clone().filter(|u| !u.is_empty()),
+            session_secret: self.session_secret.clone().filter(|s| !s.is_empty()),
+            session_ttl: Duration::from_secs(self.session_ttl_hours.max(1) * 3600),
             ..ControllerConfig::default()
         }
     }
@@ -393,6 +630,115 @@ mod tests {
             assert_eq!(s.admin_user.as_deref(), Some("admin"));
             assert_eq!(s.queues, ["default", "internal"]);
             assert_eq!(s.database_url, Settings::default().database_url);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn numeric_looking_secrets_stay_text() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ZMON_ADMIN_PASSWORD", "0123.50");
+            jail.set_env("ZMON_HOST_ID", "42");
+            jail.set_env("ZMON_REDIS_PREFIX", "true");
+            let s = Settings::load(None).map_err(|e| format!("{e:#}"))?.settings;
+            assert_eq!(s.admin_password.as_deref(), Some("0123.50"), "verbatim");
+            assert_eq!(s.host_id.as_deref(), Some("42"));
+            assert_eq!(s.redis_prefix, "true");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn oauth_providers_and_mapping_from_the_environment() {
+        Jail::expect_with(|jail| {
+            jail.create_file("oidc-secret", "s3cret-from-a-file\n")?;
+            jail.set_env("ZMON_OIDC_ISSUER", "https://sso.example.org/realms/ops");
+            jail.set_env("ZMON_OIDC_CLIENT_ID", "zmon");
+            jail.set_env("ZMON_OIDC_CLIENT_SECRET_FILE", "oidc-secret");
+            jail.set_env("ZMON_OIDC_SCOPES", "openid email profile groups");
+            jail.set_env("ZMON_OAUTH_TEAMS_CLAIM", "groups");
+            jail.set_env("ZMON_OAUTH_ADMIN_GROUPS", "zmon-admins, sre");
+            jail.set_env("ZMON_OAUTH_DEFAULT_ROLE", "VIEWER");
+            jail.set_env("ZMON_SESSION_SECRET", "0123456789");
+            let loaded = Settings::load(None).map_err(|e| format!("{e:#}"))?;
+            // CI's environment carries ZMON_TEST_* variables of its own.
+            assert!(
+                loaded
+                    .unknown_env
+                    .iter()
+                    .all(|k| k.starts_with("ZMON_TEST_")),
+                "{:?}",
+                loaded.unknown_env
+            );
+            let s = loaded.settings;
+            assert_eq!(
+                s.session_secret.as_deref(),
+                Some("0123456789"),
+                "text, not a number"
+            );
+            let oauth = s.oauth().map_err(|e| e.to_string())?;
+            let oidc = oauth.oidc.expect("oidc");
+            assert_eq!(oidc.client_secret.as_deref(), Some("s3cret-from-a-file"));
+            assert_eq!(oidc.scopes, ["openid", "email", "profile", "groups"]);
+            assert_eq!(oauth.admin_groups, ["zmon-admins", "sre"]);
+            assert_eq!(oauth.default_role, Some(zmon_core::Role::Viewer));
+            assert!(oauth.github.is_none());
+
+            jail.set_env("ZMON_OAUTH_DEFAULT_ROLE", "BOSS");
+            let bad = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .settings
+                .oauth();
+            assert!(bad.is_err_and(|e| e.to_string().contains("BOSS")));
+            jail.set_env("ZMON_OAUTH_DEFAULT_ROLE", "");
+            jail.set_env("ZMON_GITHUB_CLIENT_ID", "abc");
+            let half = Settings::load(None)
+                .map_err(|e| e.to_string())?
+                .settings
+                .oauth();
+            assert!(half.is_err_and(|e| e.to_string().contains("ZMON_GITHUB_CLIENT_SECRET")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_and_other_settings_from_files() {
+        Jail::expect_with(|jail| {
+            jail.create_file("db-url", "postgres://zmon:s3cret@db:5432/zmon\n")?;
+            jail.create_file("password", "12345\n")?;
+            jail.create_file("concurrency", "8")?;
+            jail.set_env("ZMON_DATABASE_URL_FILE", "db-url");
+            jail.set_env("ZMON_ADMIN_PASSWORD_FILE", "password");
+            jail.set_env("ZMON_WORKER_CONCURRENCY_FILE", "concurrency");
+            let loaded = Settings::load(None).map_err(|e| format!("{e:#}"))?;
+            let s = loaded.settings;
+            assert_eq!(s.database_url, "postgres://zmon:s3cret@db:5432/zmon");
+            assert_eq!(
+                s.admin_password.as_deref(),
+                Some("12345"),
+                "digits stay text"
+            );
+            assert_eq!(s.worker_concurrency, 8);
+            assert!(
+                !loaded.unknown_env.iter().any(|k| k.ends_with("_FILE")),
+                "a _FILE variable of a known setting is not unknown: {:?}",
+                loaded.unknown_env
+            );
+            assert!(loaded.explicit.contains("database_url"));
+
+            jail.set_env("ZMON_ADMIN_PASSWORD", "other");
+            let both = Settings::load(None).map(|_| ()).expect_err("both set");
+            assert!(
+                both.to_string().contains("ZMON_ADMIN_PASSWORD_FILE"),
+                "{both}"
+            );
+            jail.set_env("ZMON_ADMIN_PASSWORD", "");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("ZMON_REDIS_URL_FILE", "/no/such/file");
+            let err = Settings::load(None).map(|_| ()).expect_err("unreadable");
+            assert!(format!("{err:#}").contains("/no/such/file"), "{err:#}");
             Ok(())
         });
     }

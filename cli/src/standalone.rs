@@ -53,6 +53,7 @@ fn standalone_settings(settings: &Settings, explicit: &BTreeSet<String>) -> Sett
 pub async fn standalone(settings: &Settings, explicit: &BTreeSet<String>) -> anyhow::Result<()> {
     let settings = standalone_settings(settings, explicit);
     let mut controller_config = settings.controller();
+    controller_config.oauth = settings.oauth()?;
     // The local host should show up within seconds, not at the next
     // 10 s round.
     controller_config.host_sync_interval = Duration::from_secs(1);
@@ -116,6 +117,17 @@ pub async fn standalone(settings: &Settings, explicit: &BTreeSet<String>) -> any
     let worker_stop = worker.stopper();
     let worker_task = tokio::spawn(worker.run());
 
+    // Notifications are delivered in process too; targets without settings
+    // fail with a message naming the setting.
+    let mut notifier_config = settings.notifier();
+    if public_url_unset(&settings) {
+        notifier_config.public_url = Some(base.clone());
+    }
+    let notifier = zmon_worker::notifier::Notifier::new(notifier_config, bus.clone())
+        .map_err(|e| anyhow::anyhow!("invalid notifier configuration: {e}"))?;
+    let notifier_stop = notifier.stopper();
+    let notifier_task = tokio::spawn(notifier.run());
+
     let glances = match settings.glances() {
         Some(config) => {
             let bind = config.bind.clone();
@@ -154,6 +166,8 @@ pub async fn standalone(settings: &Settings, explicit: &BTreeSet<String>) -> any
     tracing::info!("shutting down: finishing in-flight checks and requests");
     worker_stop.stop();
     scheduler_stop.stop();
+    notifier_stop.stop();
+    let _ = notifier_task.await;
     let _ = worker_task.await;
     let _ = scheduler_task.await;
     if let Some(glances) = glances {
@@ -267,4 +281,8 @@ fn print_summary(
     }
     lines.push(format!("  Started       {}", Utc::now().to_rfc3339()));
     println!("{}", lines.join("\n"));
+}
+
+fn public_url_unset(settings: &Settings) -> bool {
+    settings.public_url.as_deref().is_none_or(str::is_empty)
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use zmon_bus::testing::TestKeySpace;
 
 mod support;
-use support::{free_port, terminate, wait_ready};
+use support::{free_port, signal, terminate, wait_for_exit, wait_ready};
 use zmon_store::testing::TestDatabase;
 
 /// A database and a Redis key space for one test, removed afterwards.
@@ -303,8 +303,78 @@ async fn scheduler_and_worker_serve_probes_and_stop_on_sigterm() {
             .any(|l| l.starts_with("zmon_scheduler_leader")),
         "{leader}"
     );
+    // The replica leads, and gives the lead up at once on SIGTERM so a
+    // standby takes over without waiting for the lease to expire.
+    let mut redis = f.space.connection().await.expect("redis");
+    let leader_key = f.space.keys.leader("scheduler");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let holder: Option<String> = redis::AsyncCommands::get(&mut redis, &leader_key)
+            .await
+            .expect("get");
+        if holder.is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the scheduler never led");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(terminate(&mut worker).success());
     assert!(terminate(&mut scheduler).success());
+    let holder: Option<String> = redis::AsyncCommands::get(&mut redis, &leader_key)
+        .await
+        .expect("get");
+    assert_eq!(
+        holder, None,
+        "leadership released on exit, not left to expire"
+    );
+}
+
+/// A request in flight when SIGTERM arrives still gets its answer; new
+/// connections are refused while the controller drains.
+#[tokio::test]
+async fn the_controller_drains_in_flight_requests_on_sigterm() {
+    use std::io::{Read, Write};
+    let db = database();
+    let port = free_port();
+    let mut child = zmon(&db)
+        .env("ZMON_BIND", format!("127.0.0.1:{port}"))
+        .env("ZMON_ADMIN_USER", "admin")
+        .env("ZMON_ADMIN_PASSWORD", "admin-password")
+        .env("ZMON_SHUTDOWN_TIMEOUT_SECS", "5")
+        .arg("controller")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("controller starts");
+    wait_ready(&format!("http://127.0.0.1:{port}/ready")).await;
+    let body = r#"{"id": "drain-test", "type": "city"}"#;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    // Headers and half the body now, the rest after SIGTERM.
+    let (first, rest) = body.split_at(10);
+    write!(
+        stream,
+        "PUT /api/v1/entities HTTP/1.1\r\nHost: x\r\nAuthorization: Basic YWRtaW46YWRtaW4tcGFzc3dvcmQ=\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        body.len()
+    )
+    .expect("write");
+    stream.flush().expect("flush");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    signal(&child, "TERM");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "the controller waits for the request in flight"
+    );
+    stream.write_all(rest.as_bytes()).expect("write the rest");
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).expect("read");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    let status = wait_for_exit(&mut child, Duration::from_secs(10)).expect("exits after draining");
+    assert!(status.success(), "{status:?}");
 }
 
 #[tokio::test]

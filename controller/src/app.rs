@@ -19,9 +19,10 @@ use crate::config::{ControllerConfig, redact_url};
 use crate::error::ApiError;
 use crate::json::BodyLimit;
 use crate::metrics::{self, HttpMetrics};
-use crate::service::{downtimes, events, hosts};
+use crate::service::{downtimes, events, hosts, probes, streams};
 use crate::state::AppState;
 use crate::store::{NewUser, Store, StoreError};
+use crate::ui::{self, UiSettings, session};
 
 /// A full rebuild of the downtime mirror runs at least this often, which
 /// also clears expired entries.
@@ -42,6 +43,53 @@ pub enum StartError {
     },
     #[error("bootstrap admin: {0}")]
     Bootstrap(String),
+    #[error("web UI: {0}")]
+    Ui(String),
+}
+
+/// Shorter secrets are refused: HS256 wants at least 256 bits of key.
+const MIN_SESSION_SECRET_BYTES: usize = 32;
+
+/// The UI's session signing key comes from the configuration, or else is
+/// generated once and kept in the store for every replica and restart.
+async fn ui_settings(
+    store: &dyn Store,
+    config: &ControllerConfig,
+) -> Result<UiSettings, StartError> {
+    let secret = match config.session_secret.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) if s.len() < MIN_SESSION_SECRET_BYTES => {
+            return Err(StartError::Ui(format!(
+                "ZMON_SESSION_SECRET must be at least {MIN_SESSION_SECRET_BYTES} bytes; \
+                 e.g. `openssl rand -hex 32`"
+            )));
+        }
+        Some(s) => s.to_string(),
+        None => store
+            .instance_secret(session::SECRET_NAME, &session::random_text(64))
+            .await
+            .map_err(|e| StartError::Ui(e.to_string()))?,
+    };
+    let public_url = config
+        .public_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_string())
+        .filter(|u| !u.is_empty());
+    let secure = public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    let providers = ui::oauth::Providers::new(&config.oauth)
+        .map_err(|e| StartError::Ui(format!("OAuth HTTP client: {e}")))?;
+    if public_url.is_none() && !providers.buttons().is_empty() {
+        tracing::warn!(
+            "ZMON_PUBLIC_URL is unset: OAuth redirect URIs are built from each request's host"
+        );
+    }
+    Ok(UiSettings {
+        providers,
+        sessions: session::Sessions::new(secret.as_bytes(), config.session_ttl, secure)
+            .map_err(|e| StartError::Ui(e.to_string()))?,
+        public_url,
+    })
 }
 
 /// Connects to the database the URL names (PostgreSQL for `postgres://`,
@@ -158,6 +206,7 @@ pub async fn start_with_clock(
         None => PresharedTokens::default(),
     };
     bootstrap_admin(store.as_ref(), config).await?;
+    let ui = ui_settings(store.as_ref(), config).await?;
     let state = web::Data::new(AppState {
         auth: Authenticator::new(store.clone(), preshared, clock.clone()),
         store,
@@ -165,6 +214,9 @@ pub async fn start_with_clock(
         metrics: HttpMetrics::new(),
         queues: config.queues.clone(),
         clock,
+        nezha_strict_auth: config.nezha_strict_auth,
+        ui,
+        host_history: Default::default(),
     });
     let listener = TcpListener::bind(&config.bind).map_err(|source| StartError::Bind {
         bind: config.bind.clone(),
@@ -187,6 +239,7 @@ pub async fn start_with_clock(
                 ApiError::bad_request(format!("path {}: {err}", req.path())).into()
             }))
             .configure(api::configure)
+            .configure(ui::configure)
             .default_service(web::to(api::not_found))
             .wrap(ErrorHandlers::new().default_handler(api::json_error_body))
             .wrap(from_fn(metrics::record))
@@ -209,9 +262,23 @@ pub async fn start_with_clock(
             config.mirror_check_interval,
             FULL_MIRROR_REBUILD,
         )),
-        tokio::spawn(events::consume_loop(
+        tokio::spawn(streams::consume_loop(
             state.clone(),
             config.instance_name.clone(),
+            events::AlertEvents,
+        )),
+        tokio::spawn(streams::consume_loop(
+            state.clone(),
+            config.instance_name.clone(),
+            probes::ProbeSamples,
+        )),
+        tokio::spawn(probes::prune_loop(
+            state.clone(),
+            probes::Retention {
+                monitor_minutes: config.monitor_retention,
+                events: config.event_retention,
+            },
+            config.monitor_prune_interval,
         )),
         tokio::spawn(hosts::sync_loop(state, config.host_sync_interval)),
     ];

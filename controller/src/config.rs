@@ -32,7 +32,84 @@ pub struct ControllerConfig {
     /// How often host registrations published by workers are turned into
     /// host entities.
     pub host_sync_interval: Duration,
+    /// How long per-minute monitor history is kept (at least 30 days is
+    /// the promise; shorter is allowed for small disks).
+    pub monitor_retention: Duration,
+    /// How often history past its retention is deleted.
+    pub monitor_prune_interval: Duration,
+    /// How long the event history (alert changes, notifications) is kept.
+    pub event_retention: Duration,
+    /// Answer a refused Nezha API request with a real 401/403 instead of
+    /// Nezha's HTTP 200 with `code: 403` (`?strict=1` does so per request).
+    pub nezha_strict_auth: bool,
+    /// The external base URL (`https://zmon.example.org`); session cookies
+    /// are `Secure` when it is https, and form posts must come from it
+    /// (or from the host the request names).
+    pub public_url: Option<String>,
+    /// Signs UI sessions; when unset, one is generated and kept in the
+    /// store, so every replica shares it and restarts keep sessions.
+    pub session_secret: Option<String>,
+    /// How long a UI login lasts.
+    pub session_ttl: Duration,
+    /// Login through OAuth providers, and how their identities map to
+    /// roles and teams.
+    pub oauth: OAuthConfig,
 }
+
+/// An OpenID Connect provider, found through its discovery document.
+#[derive(Clone)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+/// GitHub (or GitHub Enterprise) as an OAuth2 provider.
+#[derive(Clone)]
+pub struct GithubConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Only members of this organisation may log in.
+    pub org: Option<String>,
+    /// `https://github.com`, or a GitHub Enterprise server.
+    pub web_url: String,
+    /// `https://api.github.com`, or `<server>/api/v3`.
+    pub api_url: String,
+}
+
+pub const GITHUB_WEB_URL: &str = "https://github.com";
+pub const GITHUB_API_URL: &str = "https://api.github.com";
+
+#[derive(Clone, Default)]
+pub struct OAuthConfig {
+    pub oidc: Option<OidcConfig>,
+    pub github: Option<GithubConfig>,
+    /// The ID token claim that lists the identity's groups (e.g.
+    /// `groups`); they become its teams. GitHub's are its organisations.
+    pub teams_claim: Option<String>,
+    /// Groups (or GitHub organisations) whose members are ADMIN.
+    pub admin_groups: Vec<String>,
+    /// The role of everyone else; `None` refuses identities that neither
+    /// match a local user nor an admin group.
+    pub default_role: Option<zmon_core::Role>,
+}
+
+impl fmt::Debug for OAuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthConfig")
+            .field("oidc_issuer", &self.oidc.as_ref().map(|o| &o.issuer))
+            .field("github", &self.github.as_ref().map(|g| &g.web_url))
+            .field("teams_claim", &self.teams_claim)
+            .field("admin_groups", &self.admin_groups)
+            .field("default_role", &self.default_role)
+            .finish()
+    }
+}
+
+pub const DEFAULT_MONITOR_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+pub const DEFAULT_EVENT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 impl Default for ControllerConfig {
     fn default() -> Self {
@@ -52,6 +129,14 @@ impl Default for ControllerConfig {
             http_workers: None,
             instance_name: format!("controller.{}", std::process::id()),
             host_sync_interval: Duration::from_secs(10),
+            monitor_retention: DEFAULT_MONITOR_RETENTION,
+            monitor_prune_interval: Duration::from_secs(3600),
+            event_retention: DEFAULT_EVENT_RETENTION,
+            nezha_strict_auth: false,
+            public_url: None,
+            session_secret: None,
+            session_ttl: DEFAULT_SESSION_TTL,
+            oauth: OAuthConfig::default(),
         }
     }
 }
@@ -85,6 +170,12 @@ impl fmt::Debug for ControllerConfig {
             .field("preshared_tokens", &self.preshared_tokens)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("queues", &self.queues)
+            .field("oauth", &self.oauth)
+            .field("public_url", &self.public_url)
+            .field(
+                "session_secret",
+                &self.session_secret.as_ref().map(|_| "***"),
+            )
             .finish_non_exhaustive()
     }
 }

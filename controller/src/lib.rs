@@ -10,6 +10,7 @@ pub mod json;
 pub mod metrics;
 pub mod service;
 pub mod state;
+pub mod ui;
 
 pub use app::{RunningController, StartError, connect_bus, connect_store, start, start_with_clock};
 pub use config::ControllerConfig;

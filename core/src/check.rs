@@ -65,6 +65,10 @@ pub struct CheckDefinition {
     pub potential_solution: Option<String>,
     pub owning_team: String,
     pub entities: Vec<EntityFilter>,
+    /// Ours: entities matching any of these filters are not checked
+    /// (ZMON had this on alerts only). Monitors use it for `cover: except`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities_exclude: Vec<EntityFilter>,
     /// Seconds between runs.
     pub interval: i64,
     /// The check command (a Rhai script).
@@ -74,6 +78,26 @@ pub struct CheckDefinition {
     pub last_modified_by: String,
     /// Epoch milliseconds.
     pub last_modified: i64,
+}
+
+/// The `source_url` scheme of check definitions a monitor manages
+/// (`zmon-monitor:<id>`). Such checks run without alerts, and only their
+/// monitor may change them.
+pub const MONITOR_SOURCE_PREFIX: &str = "zmon-monitor:";
+
+impl CheckDefinition {
+    /// The monitor that manages this check, if any.
+    pub fn monitor_id(&self) -> Option<i64> {
+        monitor_id_of_source(self.source_url.as_deref())
+    }
+}
+
+/// The monitor id a `source_url` names, if it is a monitor's.
+pub fn monitor_id_of_source(source_url: Option<&str>) -> Option<i64> {
+    source_url?
+        .strip_prefix(MONITOR_SOURCE_PREFIX)?
+        .parse()
+        .ok()
 }
 
 /// A check definition as clients send it. Every field is optional here so
@@ -89,6 +113,7 @@ pub struct CheckDefinitionInput {
     pub potential_solution: Option<String>,
     pub owning_team: Option<String>,
     pub entities: Option<Vec<EntityFilter>>,
+    pub entities_exclude: Option<Vec<EntityFilter>>,
     pub interval: Option<i64>,
     pub command: Option<String>,
     /// Defaults to ACTIVE.
@@ -110,6 +135,7 @@ pub struct NewCheckDefinition {
     pub potential_solution: Option<String>,
     pub owning_team: String,
     pub entities: Vec<EntityFilter>,
+    pub entities_exclude: Vec<EntityFilter>,
     pub interval: i64,
     pub command: String,
     pub status: DefinitionStatus,
@@ -154,6 +180,10 @@ impl CheckDefinitionInput {
                 ));
             }
         }
+        let entities_exclude = self.entities_exclude.unwrap_or_default();
+        for filter in &entities_exclude {
+            filter.validate("entities_exclude")?;
+        }
         let status = self
             .status
             .unwrap_or(DefinitionStatus::Active)
@@ -186,6 +216,7 @@ impl CheckDefinitionInput {
             potential_solution: self.potential_solution,
             owning_team,
             entities,
+            entities_exclude,
             interval,
             command,
             status,

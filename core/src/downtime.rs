@@ -292,6 +292,7 @@ mod tests {
             potential_solution: None,
             owning_team: "t".into(),
             entities: serde_json::from_value(filter).expect("filters"),
+            entities_exclude: Vec::new(),
             interval: 60,
             command: "1".into(),
             status,

@@ -17,6 +17,20 @@ pub enum AlertEventKind {
     AlertEntityStarted,
     /// 0x34004: the alert is no longer raised on this entity.
     AlertEntityEnded,
+    /// A notification was delivered (ours; `data` says what and to whom).
+    NotificationSent,
+    /// A delivery attempt failed (`data.attempt`, `data.error`).
+    NotificationFailed,
+    /// A notification was held back (`data.reason`: downtime, period).
+    NotificationSuppressed,
+    /// 0x34101: a downtime was scheduled for the alert on the entity.
+    DowntimeCreated,
+    /// 0x34102: a downtime was deleted (ended early).
+    DowntimeDeleted,
+    /// 0x34005: a downtime is in force.
+    DowntimeStarted,
+    /// 0x34006: a downtime is over (`data.reason`: deleted, expired).
+    DowntimeEnded,
 }
 
 impl AlertEventKind {
@@ -26,6 +40,13 @@ impl AlertEventKind {
             Self::AlertEnded => "ALERT_ENDED",
             Self::AlertEntityStarted => "ALERT_ENTITY_STARTED",
             Self::AlertEntityEnded => "ALERT_ENTITY_ENDED",
+            Self::NotificationSent => "NOTIFICATION_SENT",
+            Self::NotificationFailed => "NOTIFICATION_FAILED",
+            Self::NotificationSuppressed => "NOTIFICATION_SUPPRESSED",
+            Self::DowntimeCreated => "DOWNTIME_CREATED",
+            Self::DowntimeDeleted => "DOWNTIME_DELETED",
+            Self::DowntimeStarted => "DOWNTIME_STARTED",
+            Self::DowntimeEnded => "DOWNTIME_ENDED",
         }
     }
 
@@ -35,6 +56,13 @@ impl AlertEventKind {
             Self::AlertEnded,
             Self::AlertEntityStarted,
             Self::AlertEntityEnded,
+            Self::NotificationSent,
+            Self::NotificationFailed,
+            Self::NotificationSuppressed,
+            Self::DowntimeCreated,
+            Self::DowntimeDeleted,
+            Self::DowntimeStarted,
+            Self::DowntimeEnded,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -53,4 +81,8 @@ pub struct AlertEvent {
     #[schema(value_type = Object)]
     pub value: Value,
     pub worker: String,
+    /// Details of notification events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
 }

@@ -103,6 +103,31 @@ pub fn matches_alert(
     included && !entities_exclude.is_some_and(|ex| matches_any(ex, entity))
 }
 
+/// A key under which to index scalar values, so that two scalars that
+/// match by this module's rule always get the same key: numbers (and
+/// strings that are plain decimals) by numeric value, booleans with their
+/// `"true"`/`"false"` strings, other strings as they are. Different keys
+/// mean no match; equal keys still need [`EntityFilter::matches`].
+/// `None` for lists and objects, which are not indexed.
+pub fn index_key(value: &Value) -> Option<String> {
+    Some(match value {
+        Value::Null => "z".to_string(),
+        Value::Bool(b) => format!("b:{b}"),
+        Value::Number(n) => number_key(n),
+        Value::String(s) if s == "true" || s == "false" => format!("b:{s}"),
+        Value::String(s) => match parse_decimal(s) {
+            Some(n) => number_key(&n),
+            None => format!("s:{s}"),
+        },
+        Value::Array(_) | Value::Object(_) => return None,
+    })
+}
+
+fn number_key(n: &serde_json::Number) -> String {
+    // Adding 0.0 turns -0.0 into 0.0, which compares equal to it.
+    format!("n:{}", n.as_f64().map_or(0.0, |f| f + 0.0))
+}
+
 fn value_matches(wanted: &Value, actual: &Value) -> bool {
     match (wanted, actual) {
         (Value::Array(wanted), Value::Array(actual)) => wanted
@@ -190,6 +215,37 @@ mod tests {
         assert!(!filter(json!({"team": "a"})).matches(&e));
         assert!(!filter(json!({"team": null})).matches(&e));
         assert!(filter(json!({"team": null})).matches(&doc(json!({"team": null}))));
+    }
+
+    #[test]
+    fn matching_scalars_share_an_index_key() {
+        let values = [
+            json!(8080),
+            json!(8080.0),
+            json!("8080"),
+            json!("8080.0"),
+            json!(-0.0),
+            json!(0),
+            json!("0"),
+            json!(true),
+            json!("true"),
+            json!(false),
+            json!("false"),
+            json!(null),
+            json!("x"),
+            json!("08080"),
+            json!(1e3),
+            json!("1e3"),
+            json!(u64::MAX),
+        ];
+        for w in &values {
+            for a in &values {
+                if scalar_matches(w, a) {
+                    assert_eq!(index_key(w), index_key(a), "{w} matches {a}");
+                }
+            }
+        }
+        assert_eq!(index_key(&json!([1])), None);
     }
 
     #[test]

@@ -107,6 +107,42 @@ impl KeySpace {
         self.key(&[&"notifications", &alert_id, &entity])
     }
 
+    /// `zmon:notifications:<alert>`: marks of notifications sent for the
+    /// alert as a whole (`per_entity=False`).
+    pub fn alert_notifications(&self, alert_id: i64) -> String {
+        self.key(&[&"notifications", &alert_id])
+    }
+
+    /// `zmon:notify`: stream of notifications for the notifier.
+    pub fn notify_stream(&self) -> String {
+        self.key(&[&"notify"])
+    }
+
+    /// `zmon:groups`: group id → name.
+    pub fn groups(&self) -> String {
+        self.key(&[&"groups"])
+    }
+
+    /// `zmon:group:<g>:members`: member ids (e-mail addresses).
+    pub fn group_members(&self, group: &str) -> String {
+        self.key(&[&"group", &group, &"members"])
+    }
+
+    /// `zmon:group:<g>:active`: members on call.
+    pub fn group_active(&self, group: &str) -> String {
+        self.key(&[&"group", &group, &"active"])
+    }
+
+    /// `zmon:member:<m>:phone`: a member's phone numbers.
+    pub fn member_phones(&self, member: &str) -> String {
+        self.key(&[&"member", &member, &"phone"])
+    }
+
+    /// `zmon:member:<m>:name`: a member's name.
+    pub fn member_name(&self, member: &str) -> String {
+        self.key(&[&"member", &member, &"name"])
+    }
+
     /// `zmon:alert-acks`: acknowledged alert ids.
     pub fn alert_acks(&self) -> String {
         self.key(&[&"alert-acks"])
@@ -171,6 +207,12 @@ impl KeySpace {
     /// `zmon:events`: stream of alert state changes for the controller.
     pub fn events(&self) -> String {
         self.key(&[&"events"])
+    }
+
+    /// `zmon:probe-samples`: stream of monitor probe outcomes for the
+    /// controller.
+    pub fn probe_samples(&self) -> String {
+        self.key(&[&"probe-samples"])
     }
 
     /// `zmon:leader:<role>`: who leads a role, e.g. the scheduler.

@@ -4,6 +4,7 @@
 //! check's interval. Replicas elect one leader on the bus; the others wait.
 
 pub mod config;
+mod incidents;
 mod metrics;
 pub mod plan;
 mod scheduler;

@@ -1,10 +1,13 @@
 //! What to run where: the (check, entity) targets with their alerts, from
 //! the definitions and entities, by the one filter rule of `zmon-core`.
 //!
-//! A check runs on an entity its filters select only when at least one of
-//! its alerts applies to the entity too (checks without alerts never run,
-//! as in ZMON). Entities are grouped by type first, since nearly every
-//! check filter names one; that keeps matching linear in practice.
+//! A check runs on an entity its filters select (and its `entities_exclude`
+//! does not) only when at least one of its alerts applies to the entity
+//! too (checks without alerts never run, as in ZMON). Checks a monitor
+//! manages are the exception: their results feed the monitor's history,
+//! so they run on every selected entity, alerts or not. Entities are indexed
+//! by the values of the attributes filters use, so each check only looks at
+//! its most selective bucket.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -12,7 +15,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use zmon_core::alert::AlertDefinition;
 use zmon_core::check::{CheckDefinition, DefinitionStatus};
-use zmon_core::filter::{matches_alert, matches_any};
+use zmon_core::filter::{index_key, matches_alert, matches_any};
 use zmon_core::{Entity, EntityFilter};
 
 /// How tasks are routed when the entity does not say.
@@ -70,10 +73,12 @@ impl Plan {
         entities: &[Entity],
         routing: &Routing,
     ) -> Self {
-        let mut by_type: HashMap<&str, Vec<&Entity>> = HashMap::new();
-        for e in entities {
-            by_type.entry(e.entity_type()).or_default().push(e);
-        }
+        let keys: BTreeSet<&str> = checks
+            .iter()
+            .flat_map(|c| c.entities.iter())
+            .flat_map(EntityFilter::keys)
+            .collect();
+        let index = EntityIndex::new(entities, &keys);
         let shared: HashMap<&str, Arc<Map<String, Value>>> = entities
             .iter()
             .map(|e| (e.id(), Arc::new(e.document().clone())))
@@ -92,13 +97,16 @@ impl Plan {
             .iter()
             .filter(|c| c.status == DefinitionStatus::Active)
         {
-            let Some(check_alerts) = alerts_by_check.remove(&check.id) else {
-                continue;
+            let check_alerts = match alerts_by_check.remove(&check.id) {
+                Some(alerts) => alerts,
+                None if check.monitor_id().is_some() => Vec::new(),
+                None => continue,
             };
+            let always = check.monitor_id().is_some();
             let mut targets = Vec::new();
-            for entity in candidates(&check.entities, entities, &by_type) {
+            for entity in index.candidates(&check.entities) {
                 let doc = entity.document();
-                if !matches_any(&check.entities, doc) {
+                if !matches_any(&check.entities, doc) || matches_any(&check.entities_exclude, doc) {
                     continue;
                 }
                 let applying: Vec<usize> = check_alerts
@@ -109,7 +117,7 @@ impl Plan {
                     })
                     .map(|(i, _)| i)
                     .collect();
-                if applying.is_empty() {
+                if applying.is_empty() && !always {
                     continue;
                 }
                 targets.push(Target {
@@ -166,23 +174,80 @@ impl Plan {
     }
 }
 
-/// Entities a check's filters could select: those of the named types when
-/// every filter names a string `type`, else all.
-fn candidates<'a>(
-    filters: &[EntityFilter],
+/// Entities by the values of the attributes filters use, so a check's
+/// candidates come from its filters' most selective bucket instead of a
+/// scan: matching stays linear in the pairs that match, not in checks ×
+/// entities. Buckets are keyed by [`index_key`], which two matching
+/// values always share; candidates are then checked with the full rule.
+struct EntityIndex<'a> {
     all: &'a [Entity],
-    by_type: &HashMap<&str, Vec<&'a Entity>>,
-) -> Vec<&'a Entity> {
-    let types: Option<BTreeSet<&str>> = filters
-        .iter()
-        .map(|f| f.get("type").and_then(Value::as_str))
-        .collect();
-    match types {
-        Some(types) => types
-            .into_iter()
-            .flat_map(|t| by_type.get(t).into_iter().flatten().copied())
-            .collect(),
-        None => all.iter().collect(),
+    /// Attribute → index key → positions in `all` (ascending).
+    by_value: HashMap<&'a str, HashMap<String, Vec<usize>>>,
+}
+
+impl<'a> EntityIndex<'a> {
+    fn new(entities: &'a [Entity], keys: &BTreeSet<&str>) -> Self {
+        let mut by_value: HashMap<&'a str, HashMap<String, Vec<usize>>> = HashMap::new();
+        for (position, entity) in entities.iter().enumerate() {
+            for (attribute, value) in entity.document() {
+                if !keys.contains(attribute.as_str()) {
+                    continue;
+                }
+                let buckets = by_value.entry(attribute.as_str()).or_default();
+                let mut add = |v: &Value| {
+                    if let Some(key) = index_key(v) {
+                        let bucket = buckets.entry(key).or_default();
+                        if bucket.last() != Some(&position) {
+                            bucket.push(position);
+                        }
+                    }
+                };
+                match value {
+                    // A scalar filter value matches a list holding it.
+                    Value::Array(items) => items.iter().for_each(&mut add),
+                    other => add(other),
+                }
+            }
+        }
+        Self {
+            all: entities,
+            by_value,
+        }
+    }
+
+    /// The smallest bucket one filter's scalar values name; `None` when
+    /// it names none (`{}` or only list and object values): every entity.
+    fn filter_candidates(&self, filter: &EntityFilter) -> Option<&[usize]> {
+        const NONE: &[usize] = &[];
+        filter
+            .0
+            .iter()
+            .filter_map(|(attribute, wanted)| {
+                let key = index_key(wanted)?;
+                Some(
+                    self.by_value
+                        .get(attribute.as_str())
+                        .and_then(|b| b.get(&key))
+                        .map_or(NONE, Vec::as_slice),
+                )
+            })
+            .min_by_key(|bucket| bucket.len())
+    }
+
+    /// Entities any of the filters could select, in input order.
+    fn candidates(&self, filters: &[EntityFilter]) -> Vec<&'a Entity> {
+        let mut positions: Vec<usize> = Vec::new();
+        for filter in filters {
+            match self.filter_candidates(filter) {
+                Some(bucket) => positions.extend_from_slice(bucket),
+                None => return self.all.iter().collect(),
+            }
+        }
+        if filters.len() > 1 {
+            positions.sort_unstable();
+            positions.dedup();
+        }
+        positions.iter().filter_map(|&p| self.all.get(p)).collect()
     }
 }
 
@@ -281,5 +346,98 @@ mod tests {
             &Routing::default(),
         );
         assert_eq!(plan.checks[&1].targets.len(), 2);
+    }
+
+    #[test]
+    fn monitor_checks_run_without_alerts_and_honour_excludes() {
+        let entities = [
+            entity(json!({"id": "n1", "type": "host"})),
+            entity(json!({"id": "n2", "type": "host"})),
+        ];
+        let mut monitor = check(5, json!([{"type": "host"}]));
+        monitor.source_url = Some("zmon-monitor:3".into());
+        monitor.entities_exclude = serde_json::from_value(json!([{"id": "n2"}])).expect("filter");
+        let mut plain = check(6, json!([{"type": "host"}]));
+        plain.entities_exclude = monitor.entities_exclude.clone();
+        let plan = Plan::build(
+            &[monitor, plain],
+            &[alert(10, 6, json!({}))],
+            &entities,
+            &Routing::default(),
+        );
+        let ids = |id: i64| -> Vec<String> {
+            plan.checks[&id]
+                .targets
+                .iter()
+                .map(|t| t.entity_id.clone())
+                .collect()
+        };
+        assert_eq!(ids(5), ["n1"], "a monitor's check runs without alerts");
+        assert_eq!(ids(6), ["n1"], "entities_exclude drops n2");
+    }
+
+    /// The index only narrows: the plan selects exactly what a scan with
+    /// the filter rule selects.
+    #[test]
+    fn the_index_selects_what_a_scan_selects() {
+        let values = [
+            json!("a"),
+            json!("b"),
+            json!(1),
+            json!("1"),
+            json!(1.0),
+            json!(true),
+            json!("true"),
+            json!(["a", 1]),
+            json!({"k": "a"}),
+            json!(null),
+        ];
+        let mut entities = Vec::new();
+        for i in 0..300usize {
+            let kind = ["host", "db", "app"][i % 3];
+            let mut doc = json!({"id": format!("e{i}"), "type": kind});
+            if let Some(map) = doc.as_object_mut() {
+                map.insert("x".into(), values[i % values.len()].clone());
+                if i % 4 != 0 {
+                    map.insert("y".into(), values[(i / 3) % values.len()].clone());
+                }
+            }
+            entities.push(entity(doc));
+        }
+        let filters = [
+            json!([{"type": "host"}]),
+            json!([{"type": "host", "x": "a"}]),
+            json!([{"x": 1}]),
+            json!([{"x": "1.0", "y": true}]),
+            json!([{"x": "a"}, {"y": ["a"]}]),
+            json!([{"x": {"k": "a"}}]),
+            json!([{}]),
+            json!([{"y": null}]),
+            json!([{"type": "db", "missing": "z"}]),
+        ];
+        let checks: Vec<CheckDefinition> = filters
+            .iter()
+            .enumerate()
+            .map(|(i, f)| check(i as i64 + 1, f.clone()))
+            .collect();
+        let alerts: Vec<AlertDefinition> = checks
+            .iter()
+            .map(|c| alert(c.id + 100, c.id, json!({})))
+            .collect();
+        let plan = Plan::build(&checks, &alerts, &entities, &Routing::default());
+        for c in &checks {
+            let mut scanned: Vec<String> = entities
+                .iter()
+                .filter(|e| matches_any(&c.entities, e.document()))
+                .map(|e| e.id().to_string())
+                .collect();
+            scanned.sort();
+            let planned: Vec<String> = plan.checks[&c.id]
+                .targets
+                .iter()
+                .map(|t| t.entity_id.clone())
+                .collect();
+            assert_eq!(planned, scanned, "check {} {:?}", c.id, c.entities);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The scheduler's loop: lead (or wait), keep the plan current, and put
 //! each check's tasks on the queues when it is due.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,11 +9,13 @@ use serde_json::{Map, Value};
 use tokio::sync::{Notify, watch};
 use zmon_bus::{Bus, BusError};
 use zmon_core::inheritance::AlertTree;
+use zmon_core::task::TaskAlert;
 use zmon_core::time::Clock;
 use zmon_core::{Entity, Task};
 use zmon_store::{AuditKind, EntityQuery, Store, StoreError};
 
 use crate::config::SchedulerConfig;
+use crate::incidents::{self, StaleAlert};
 use crate::metrics::SchedulerMetrics;
 use crate::plan::Plan;
 use crate::timing::Schedule;
@@ -51,6 +53,9 @@ struct Scheduler {
     loaded_version: Option<i64>,
     last_reload: Option<Instant>,
     cleanup: BTreeMap<Stale, f64>,
+    /// The alert and entity of each stale alert pair, from the plan they
+    /// left, so incidents can be closed when the pair is forgotten.
+    stale_alerts: HashMap<(i64, String), StaleAlert>,
     tasks_since_heartbeat: u64,
 }
 
@@ -111,6 +116,7 @@ pub fn start(
         loaded_version: None,
         last_reload: None,
         cleanup: BTreeMap::new(),
+        stale_alerts: HashMap::new(),
         tasks_since_heartbeat: 0,
     };
     let task = tokio::spawn(scheduler.run(changed, stop_rx));
@@ -122,21 +128,27 @@ pub fn start(
 }
 
 /// Forwards the store's change notifications; reconnects after failures.
+/// Each time listening starts, it also asks for a reload: whatever changed
+/// before (between the scheduler's first load and the listener connecting,
+/// or while the connection was down) sent notifications nobody heard.
 async fn listen(store: Arc<dyn Store>, changed: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     while !*stop.borrow() {
         match store.listen_changes().await {
-            Ok(mut listener) => loop {
-                tokio::select! {
-                    r = listener.changed() => match r {
-                        Ok(()) => changed.notify_one(),
-                        Err(e) => {
-                            tracing::debug!(error = %e, "change listener lost its connection");
-                            break;
-                        }
-                    },
-                    _ = stop.wait_for(|s| *s) => return,
+            Ok(mut listener) => {
+                changed.notify_one();
+                loop {
+                    tokio::select! {
+                        r = listener.changed() => match r {
+                            Ok(()) => changed.notify_one(),
+                            Err(e) => {
+                                tracing::debug!(error = %e, "change listener lost its connection");
+                                break;
+                            }
+                        },
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
                 }
-            },
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "cannot listen for changes; relying on periodic reloads")
             }
@@ -298,6 +310,9 @@ impl Scheduler {
             plan.checks.values().map(|p| (p.check.id, p.check.interval)),
             now,
         );
+        for id in checks_with_new_alerts(&self.plan, &plan) {
+            self.schedule.run_now(id, now);
+        }
         self.metrics.targets.set(plan.target_count() as i64);
         self.metrics.reloads.inc();
         tracing::debug!(
@@ -322,10 +337,31 @@ impl Scheduler {
         }
         let gone_alerts = self.plan.alert_pairs();
         let kept_alerts = next.alert_pairs();
-        for (a, e) in gone_alerts.difference(&kept_alerts) {
+        let gone: BTreeSet<&(i64, String)> = gone_alerts.difference(&kept_alerts).collect();
+        for (a, e) in &gone {
             self.cleanup
                 .entry(Stale::Alert(*a, e.clone()))
                 .or_insert(due);
+        }
+        if gone.is_empty() {
+            // A reload that drops nothing needs no walk over every target.
+            return;
+        }
+        for plan in self.plan.checks.values() {
+            for target in &plan.targets {
+                for &i in &target.alerts {
+                    let Some(alert) = plan.alerts.get(i) else {
+                        continue;
+                    };
+                    let key = (alert.id, target.entity_id.clone());
+                    if gone.contains(&key) {
+                        self.stale_alerts.entry(key).or_insert_with(|| StaleAlert {
+                            alert: TaskAlert::from_definition(alert),
+                            entity: (*target.entity).clone(),
+                        });
+                    }
+                }
+            }
         }
     }
 
@@ -351,9 +387,21 @@ impl Scheduler {
                     self.bus.forget_check_entity(*c, e).await?;
                 }
                 Stale::Alert(a, e) if !alerts.contains(&(*a, e.clone())) => {
-                    self.bus.forget_alert_entity(*a, e).await?;
+                    let known = self.stale_alerts.get(&(*a, e.clone()));
+                    incidents::forget_and_close(
+                        self.bus.as_ref(),
+                        known,
+                        *a,
+                        e,
+                        &self.config.name,
+                        now,
+                    )
+                    .await?;
                 }
                 _ => {}
+            }
+            if let Stale::Alert(a, e) = &stale {
+                self.stale_alerts.remove(&(*a, e.clone()));
             }
             self.cleanup.remove(&stale);
         }
@@ -383,6 +431,23 @@ impl Scheduler {
     }
 }
 
+/// Checks in both plans whose alerts in `next` include one that `previous`
+/// did not have, or had with another definition. (Checks new to the plan
+/// are the schedule's business.) Per check, not per target, so it stays
+/// cheap at millions of pairs.
+fn checks_with_new_alerts(previous: &Plan, next: &Plan) -> Vec<i64> {
+    next.checks
+        .iter()
+        .filter(|(id, plan)| {
+            previous
+                .checks
+                .get(id)
+                .is_some_and(|old| plan.alerts.iter().any(|a| !old.alerts.contains(a)))
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
 /// ZMON's synthetic `GLOBAL` entity, for checks that are not about one
 /// entity (e.g. counting instances).
 fn global_entity() -> Entity {
@@ -390,4 +455,26 @@ fn global_entity() -> Entity {
     doc.insert("id".into(), Value::String("GLOBAL".into()));
     doc.insert("type".into(), Value::String("GLOBAL".into()));
     Entity::from_stored(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zmon_store::testing::TestDatabase;
+
+    #[tokio::test]
+    async fn a_listener_asks_for_a_reload_as_soon_as_it_listens() {
+        let db = TestDatabase::create().await.expect("database");
+        let store: Arc<dyn Store> = Arc::new(db.store().await.expect("store"));
+        let changed = Arc::new(Notify::new());
+        let (stop, stop_rx) = watch::channel(false);
+        let listener = tokio::spawn(listen(store, changed.clone(), stop_rx));
+        // Nothing changes in the store: the request covers what changed
+        // before listening began.
+        tokio::time::timeout(Duration::from_secs(10), changed.notified())
+            .await
+            .expect("a reload was asked for");
+        let _ = stop.send(true);
+        listener.await.expect("listener stops");
+    }
 }

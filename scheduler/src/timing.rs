@@ -5,7 +5,9 @@
 //! within their intervals, so thousands of checks do not all fire in the
 //! same second. A check added later runs at once, as in ZMON, so whoever
 //! just saved it sees a result. A reload keeps the phase of unchanged
-//! checks; a changed interval runs the check at once.
+//! checks; a changed interval runs the check at once, and so does a check
+//! whose alerts were added or edited, so a new condition is evaluated within
+//! seconds rather than after up to one interval.
 
 use std::collections::BTreeMap;
 
@@ -43,6 +45,13 @@ impl Schedule {
         }
         self.slots = next;
         self.started = true;
+    }
+
+    /// Brings a known check forward to `now`; its phase restarts from there.
+    pub fn run_now(&mut self, id: i64, now: f64) {
+        if let Some(slot) = self.slots.get_mut(&id) {
+            slot.due = slot.due.min(now);
+        }
     }
 
     /// Checks due at `now`; each is moved to its next run. A check that fell
@@ -110,6 +119,17 @@ mod tests {
         assert_eq!(s.slots[&3].due, 1005.0, "added after the start: now");
         s.update([(3, 10)], 1006.0);
         assert_eq!(s.len(), 1, "removed checks are forgotten");
+    }
+
+    #[test]
+    fn run_now_brings_a_known_check_forward_only() {
+        let mut s = Schedule::default();
+        s.update([(1, 60)], 1000.0);
+        s.run_now(1, 1001.0);
+        s.run_now(7, 1001.0);
+        assert_eq!(s.take_due(1001.0), [1]);
+        assert_eq!(s.next_due(), Some(1061.0));
+        assert!(!s.contains(7));
     }
 
     #[test]

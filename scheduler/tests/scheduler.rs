@@ -226,6 +226,41 @@ async fn a_check_saved_while_running_runs_at_once() {
 }
 
 #[tokio::test]
+async fn an_alert_added_to_a_running_check_is_evaluated_at_once() {
+    let w = World::new().await;
+    w.entity(json!({"id": "h1", "type": "host"})).await;
+    let check = w.check(86_400).await;
+    let first = w.alert(check, json!({})).await;
+    let scheduler = w.scheduler("s1");
+    // The first plan may run the daily check at once (its offset is
+    // random), so wait for the plan, then for the tasks it queued, if any.
+    let metrics = scheduler.metrics();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while metrics.reloads.get() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no plan loaded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second = w.alert(check, json!({"name": "second"})).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let with_both = w.queued().await.into_iter().any(|t| {
+            let ids: Vec<i64> = t.alerts.iter().map(|a| a.id).collect();
+            ids.contains(&first) && ids.contains(&second)
+        });
+        if with_both {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new alert waited for the check's next interval"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    scheduler.stopper().stop();
+    scheduler.run().await;
+}
+
+#[tokio::test]
 async fn instant_evaluation_runs_a_check_now() {
     let w = World::new().await;
     w.entity(json!({"id": "h1", "type": "host"})).await;
@@ -284,6 +319,31 @@ async fn a_second_replica_takes_over_when_the_leader_dies() {
     b.run().await;
 }
 
+/// A run of `check` on `entity` that left `alert` raised or not.
+fn check_record(
+    check: i64,
+    entity: &str,
+    alert: i64,
+    raised: Option<zmon_core::AlertStatus>,
+) -> CheckRecord {
+    CheckRecord {
+        check_id: check,
+        entity: entity.into(),
+        result: CheckResult {
+            ts: 1.0,
+            td: 0.1,
+            value: json!(5),
+            worker: "w".into(),
+            exc: None,
+        },
+        alerts: vec![AlertUpdate {
+            alert_id: alert,
+            captures: Default::default(),
+            raised,
+        }],
+    }
+}
+
 #[tokio::test]
 async fn state_of_removed_entities_is_cleaned_up() {
     let w = World::new().await;
@@ -292,22 +352,7 @@ async fn state_of_removed_entities_is_cleaned_up() {
     let check = w.check(3600).await;
     let alert = w.alert(check, json!({})).await;
     for entity in ["h1", "h2"] {
-        let record = CheckRecord {
-            check_id: check,
-            entity: entity.into(),
-            result: CheckResult {
-                ts: 1.0,
-                td: 0.1,
-                value: json!(5),
-                worker: "w".into(),
-                exc: None,
-            },
-            alerts: vec![AlertUpdate {
-                alert_id: alert,
-                captures: Default::default(),
-                raised: None,
-            }],
-        };
+        let record = check_record(check, entity, alert, None);
         w.bus.record(&record, None).await.expect("record");
     }
     let scheduler = w.scheduler("s1");
@@ -347,4 +392,83 @@ async fn state_of_removed_entities_is_cleaned_up() {
     );
     scheduler.stopper().stop();
     scheduler.run().await;
+}
+
+#[tokio::test]
+async fn removing_an_entity_in_alert_closes_its_incidents() {
+    use zmon_core::AlertStatus;
+    use zmon_core::notification::NotifyEvent;
+    let w = World::new().await;
+    w.entity(json!({"id": "h1", "type": "host"})).await;
+    w.entity(json!({"id": "h2", "type": "host"})).await;
+    let check = w.check(3600).await;
+    let alert = w
+        .alert(
+            check,
+            json!({"notifications": ["notify_pagerduty(per_entity=True)", "send_mail('a@b.org')"]}),
+        )
+        .await;
+    let raised = AlertStatus {
+        td: 0.1,
+        downtimes: vec![],
+        captures: Default::default(),
+        start_time: 1.0,
+        worker: "w".into(),
+        ts: 1.0,
+        value: json!(5),
+        exc: None,
+    };
+    for entity in ["h1", "h2"] {
+        let record = check_record(check, entity, alert, Some(raised.clone()));
+        w.bus.record(&record, None).await.expect("record");
+        // As a worker marks what it announced.
+        w.bus
+            .update_notification_marks(
+                alert,
+                entity,
+                &[
+                    ("notify_pagerduty(per_entity=True)".into(), 0.0),
+                    ("send_mail('a@b.org')".into(), 0.0),
+                ],
+                &[],
+            )
+            .await
+            .expect("marks");
+    }
+    let mut requests = w
+        .bus
+        .notification_consumer("test", "t")
+        .await
+        .expect("consumer");
+    let _scheduler = w.scheduler("s1");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    w.delete_entity("h1").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let ended = loop {
+        let got = requests
+            .next(10, Duration::from_millis(100))
+            .await
+            .expect("read");
+        let got: Vec<_> = got.into_iter().filter_map(|(_, r)| r.ok()).collect();
+        if !got.is_empty() {
+            break got;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no ENDED for the removed entity"
+        );
+    };
+    assert_eq!(ended.len(), 1, "only the incident tracker: {ended:?}");
+    assert_eq!(ended[0].event, NotifyEvent::Ended);
+    assert_eq!(ended[0].entity_id, "h1");
+    assert_eq!(ended[0].expr, "notify_pagerduty(per_entity=True)");
+    assert_eq!(ended[0].reason.as_deref(), Some("entity_removed"));
+    assert!(
+        w.bus
+            .raised_entities(alert)
+            .await
+            .expect("raised")
+            .contains("h2"),
+        "h2 is untouched"
+    );
 }

@@ -22,6 +22,7 @@ use zmon_core::check::{CheckDefinition, DefinitionStatus, NewCheckDefinition};
 use zmon_core::dashboard::{Dashboard, DashboardDraft};
 use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
 use zmon_core::event::AlertEvent;
+use zmon_core::monitor::{Monitor, MonitorDraft, MonitorMinute};
 use zmon_core::{Entity, EntityFilter};
 
 pub use postgres::PostgresStore;
@@ -165,6 +166,13 @@ pub trait Store: Send + Sync + 'static {
     async fn users(&self) -> StoreResult<Vec<UserRecord>>;
     /// Creates a user; a `Conflict` if the name is taken.
     async fn create_user(&self, user: &NewUser) -> StoreResult<()>;
+    /// Records a user who logs in through an OAuth provider, with the role
+    /// and teams mapped from the provider. A user without a password (one
+    /// created this way) is updated; a local user with a password keeps
+    /// its own role and teams. Returns the user as stored.
+    async fn upsert_external_user(&self, user: &NewUser) -> StoreResult<UserRecord>;
+    /// Deletes a user and (by cascade) their tokens; false if unknown.
+    async fn delete_user(&self, name: &str) -> StoreResult<bool>;
     async fn create_token(&self, token: &NewToken) -> StoreResult<()>;
     /// The token and its owner, for a SHA-256 token hash.
     async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<(TokenRecord, UserRecord)>>;
@@ -172,6 +180,18 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a token; false if it does not exist or was revoked before.
     async fn revoke_token(&self, id: Uuid) -> StoreResult<bool>;
     async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Keeps an OAuth login until its callback, dropping logins older than
+    /// `expired_before` on the way.
+    async fn put_oauth_login(
+        &self,
+        login: &OAuthLogin,
+        expired_before: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Removes and returns an OAuth login (each `state` works once).
+    async fn take_oauth_login(&self, state: &str) -> StoreResult<Option<OAuthLogin>>;
+    /// The instance secret called `name`, storing `candidate` first if
+    /// there is none; replicas racing to create it all get the winner's.
+    async fn instance_secret(&self, name: &str, candidate: &str) -> StoreResult<String>;
 
     /// Sorted, distinct team names known from definitions and users.
     async fn teams(&self) -> StoreResult<Vec<String>>;
@@ -184,10 +204,29 @@ pub trait Store: Send + Sync + 'static {
     async fn append_alert_events(&self, events: &[(String, AlertEvent)]) -> StoreResult<usize>;
     /// The newest events of an alert, newest first.
     async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>>;
+    /// The event history, newest first (by time, then row id).
+    async fn events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>>;
+    /// Deletes events before `before` (epoch microseconds); returns how many.
+    async fn prune_events(&self, before: i64) -> StoreResult<u64>;
 
     /// The fleet API's numeric id of each host entity, assigning new ids
     /// (in the order given) to those that have none yet.
     async fn fleet_server_ids(&self, entity_ids: &[String]) -> StoreResult<Vec<(String, i64)>>;
+    /// The host entities behind fleet server ids, for the ids known.
+    async fn fleet_entities(&self, server_ids: &[i64]) -> StoreResult<Vec<(i64, String)>>;
+
+    // Monitors.
+
+    async fn monitors(&self) -> StoreResult<Vec<Monitor>>;
+    async fn monitor(&self, id: i64) -> StoreResult<Option<Monitor>>;
+    /// Adds probe counts to their minutes (creating rows as needed).
+    /// Counts of monitors deleted meanwhile are dropped.
+    async fn add_monitor_minutes(&self, minutes: &[MonitorMinute]) -> StoreResult<()>;
+    /// One server's minutes from `since` (epoch seconds) on, by monitor,
+    /// then minute.
+    async fn monitor_history(&self, server_id: i64, since: i64) -> StoreResult<Vec<MonitorMinute>>;
+    /// Deletes minutes before `before` (epoch seconds); returns how many.
+    async fn prune_monitor_minutes(&self, before: i64) -> StoreResult<u64>;
 
     /// Audit entries of one object, oldest first.
     async fn audit_trail(&self, kind: AuditKind, object_id: &str) -> StoreResult<Vec<AuditRecord>>;
@@ -280,6 +319,28 @@ pub trait StoreTx: Send {
         actor: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<Dashboard>;
+
+    /// Inserts a monitor without its check definition (see
+    /// [`StoreTx::update_monitor`]).
+    async fn insert_monitor(
+        &mut self,
+        draft: &MonitorDraft,
+        team: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Monitor>;
+    async fn lock_monitor(&mut self, id: i64) -> StoreResult<Option<Monitor>>;
+    async fn update_monitor(
+        &mut self,
+        id: i64,
+        draft: &MonitorDraft,
+        team: &str,
+        check_definition_id: i64,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Monitor>;
+    /// Deletes a monitor and its history.
+    async fn delete_monitor(&mut self, id: i64) -> StoreResult<bool>;
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()>;
 }

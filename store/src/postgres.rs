@@ -18,17 +18,21 @@ use zmon_core::dashboard::{Dashboard, DashboardDraft, EditOption, ViewMode};
 use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
 use zmon_core::event::{AlertEvent, AlertEventKind};
 use zmon_core::filter::matches_any;
+use zmon_core::monitor::{Monitor, MonitorDraft, MonitorMinute};
 use zmon_core::time::epoch_millis;
 use zmon_core::{Entity, Role};
 
 use super::*;
+
+mod events;
+mod monitors;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 const ENTITY_COLUMNS: &str = "data, created, created_by, last_modified, last_modified_by";
 const CHECK_COLUMNS: &str = "id, name, description, technical_details, potential_analysis, \
     potential_impact, potential_solution, owning_team, entities, \"interval\", command, status, \
-    source_url, last_modified, last_modified_by, created_by";
+    source_url, last_modified, last_modified_by, created_by, entities_exclude";
 const ALERT_COLUMNS: &str = "id, parent_id, template, team, responsible_team, status, name, \
     description, entities, entities_exclude, condition, notifications, check_definition_id, \
     priority, period, parameters, tags, last_modified, last_modified_by";
@@ -158,6 +162,7 @@ fn check_from_row(row: &PgRow) -> StoreResult<CheckRecord> {
             potential_solution: row.try_get("potential_solution")?,
             owning_team: row.try_get("owning_team")?,
             entities,
+            entities_exclude: json_column(row, "entities_exclude")?.unwrap_or_default(),
             interval: row.try_get("interval")?,
             command: row.try_get("command")?,
             status: status_from_row(row)?,
@@ -581,6 +586,81 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn upsert_external_user(&self, user: &NewUser) -> StoreResult<UserRecord> {
+        sqlx::query(
+            "INSERT INTO users (name, password_hash, role, teams) VALUES ($1, NULL, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, teams = EXCLUDED.teams, updated_at = now() \
+             WHERE users.password_hash IS NULL",
+        )
+            .bind(&user.name)
+            .bind(user.role.as_str())
+            .bind(&user.teams)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        self.user(&user.name).await?.ok_or_else(|| {
+            StoreError::Conflict(format!("user {} was deleted during login", user.name))
+        })
+    }
+
+    async fn put_oauth_login(
+        &self,
+        login: &OAuthLogin,
+        expired_before: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query("DELETE FROM oauth_logins WHERE created_at < $1")
+            .bind(expired_before)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query(
+            "INSERT INTO oauth_logins (state, provider, pkce_verifier, nonce, next_path, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&login.state)
+        .bind(&login.provider)
+        .bind(&login.pkce_verifier)
+        .bind(&login.nonce)
+        .bind(&login.next_path)
+        .bind(login.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)
+    }
+
+    async fn take_oauth_login(&self, state: &str) -> StoreResult<Option<OAuthLogin>> {
+        let row = sqlx::query(
+            "DELETE FROM oauth_logins WHERE state = $1 \
+             RETURNING state, provider, pkce_verifier, nonce, next_path, created_at",
+        )
+        .bind(state)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(classify)?;
+        row.map(|r| {
+            Ok(OAuthLogin {
+                state: r.try_get("state")?,
+                provider: r.try_get("provider")?,
+                pkce_verifier: r.try_get("pkce_verifier")?,
+                nonce: r.try_get("nonce")?,
+                next_path: r.try_get("next_path")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_user(&self, name: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM users WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn create_token(&self, token: &NewToken) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_tokens (id, user_name, token_hash, label, expires_at) \
@@ -651,6 +731,22 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn instance_secret(&self, name: &str, candidate: &str) -> StoreResult<String> {
+        sqlx::query(
+            "INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)
+    }
+
     async fn teams(&self) -> StoreResult<Vec<String>> {
         let mut rows: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT team FROM ( \
@@ -698,6 +794,7 @@ impl Store for PostgresStore {
         let mut captures = Vec::with_capacity(events.len());
         let mut values = Vec::with_capacity(events.len());
         let mut workers = Vec::with_capacity(events.len());
+        let mut data = Vec::with_capacity(events.len());
         for (id, e) in events {
             ids.push(id.clone());
             ats.push(
@@ -710,11 +807,13 @@ impl Store for PostgresStore {
             captures.push(Value::Object(e.captures.clone()));
             values.push(e.value.clone());
             workers.push(e.worker.clone());
+            data.push(e.data.clone());
         }
         let done = sqlx::query(
-            "INSERT INTO alert_events (stream_id, at, kind, alert_id, entity, captures, value, worker) \
+            "INSERT INTO alert_events (stream_id, at, kind, alert_id, entity, captures, value, worker, \
+               data) \
              SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::bigint[], $5::text[], \
-               $6::jsonb[], $7::jsonb[], $8::text[]) \
+               $6::jsonb[], $7::jsonb[], $8::text[], $9::jsonb[]) \
              ON CONFLICT (stream_id) DO NOTHING",
         )
         .bind(ids)
@@ -725,6 +824,7 @@ impl Store for PostgresStore {
         .bind(captures)
         .bind(values)
         .bind(workers)
+        .bind(data)
         .execute(&self.pool)
         .await
         .map_err(classify)?;
@@ -755,9 +855,42 @@ impl Store for PostgresStore {
         self.known_fleet_server_ids(entity_ids).await
     }
 
+    async fn events(&self, query: &EventQuery) -> StoreResult<Vec<StoredEvent>> {
+        events::query(&self.pool, query).await
+    }
+
+    async fn prune_events(&self, before: i64) -> StoreResult<u64> {
+        events::prune(&self.pool, before).await
+    }
+
+    async fn fleet_entities(&self, server_ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+        monitors::fleet_entities(&self.pool, server_ids).await
+    }
+
+    async fn monitors(&self) -> StoreResult<Vec<Monitor>> {
+        monitors::all(&self.pool).await
+    }
+
+    async fn monitor(&self, id: i64) -> StoreResult<Option<Monitor>> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        monitors::one(&mut conn, id, false).await
+    }
+
+    async fn add_monitor_minutes(&self, minutes: &[MonitorMinute]) -> StoreResult<()> {
+        monitors::add_minutes(&self.pool, minutes).await
+    }
+
+    async fn monitor_history(&self, server_id: i64, since: i64) -> StoreResult<Vec<MonitorMinute>> {
+        monitors::history(&self.pool, server_id, since).await
+    }
+
+    async fn prune_monitor_minutes(&self, before: i64) -> StoreResult<u64> {
+        monitors::prune(&self.pool, before).await
+    }
+
     async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>> {
         let rows = sqlx::query(
-            "SELECT at, kind, alert_id, entity, captures, value, worker FROM alert_events \
+            "SELECT at, kind, alert_id, entity, captures, value, worker, data FROM alert_events \
              WHERE alert_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(alert_id)
@@ -780,6 +913,7 @@ impl Store for PostgresStore {
                     captures,
                     value: value.unwrap_or(Value::Null),
                     worker: row.try_get("worker")?,
+                    data: row.try_get("data")?,
                 })
             })
             .collect()
@@ -981,14 +1115,15 @@ impl StoreTx for PostgresTx {
             "INSERT INTO check_definitions (id, name, description, technical_details, \
                potential_analysis, potential_impact, potential_solution, owning_team, entities, \
                \"interval\", command, status, source_url, created, created_by, last_modified, \
-               last_modified_by) \
+               last_modified_by, entities_exclude) \
              VALUES (coalesce($1, nextval(pg_get_serial_sequence('check_definitions', 'id'))), \
-               $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, $15) \
+               $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $14, $15, $16) \
              RETURNING {CHECK_COLUMNS}"
         );
         let row = bind_check_columns(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(check.id), check)
             .bind(at)
             .bind(actor)
+            .bind(Json(&check.entities_exclude))
             .fetch_one(&mut *self.tx)
             .await
             .map_err(classify)?;
@@ -1017,12 +1152,14 @@ impl StoreTx for PostgresTx {
             "UPDATE check_definitions SET name = $2, description = $3, technical_details = $4, \
                potential_analysis = $5, potential_impact = $6, potential_solution = $7, \
                owning_team = $8, entities = $9, \"interval\" = $10, command = $11, status = $12, \
-               source_url = $13, last_modified = $14, last_modified_by = $15 \
+               source_url = $13, last_modified = $14, last_modified_by = $15, \
+               entities_exclude = $16 \
              WHERE id = $1 RETURNING {CHECK_COLUMNS}"
         );
         let row = bind_check_columns(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id), check)
             .bind(at)
             .bind(actor)
+            .bind(Json(&check.entities_exclude))
             .fetch_one(&mut *self.tx)
             .await
             .map_err(classify)?;
@@ -1252,6 +1389,45 @@ impl StoreTx for PostgresTx {
             .await
             .map_err(classify)?;
         dashboard_from_row(&row)
+    }
+
+    async fn insert_monitor(
+        &mut self,
+        draft: &MonitorDraft,
+        team: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Monitor> {
+        monitors::insert(&mut self.tx, draft, team, actor, at).await
+    }
+
+    async fn lock_monitor(&mut self, id: i64) -> StoreResult<Option<Monitor>> {
+        monitors::one(&mut self.tx, id, true).await
+    }
+
+    async fn update_monitor(
+        &mut self,
+        id: i64,
+        draft: &MonitorDraft,
+        team: &str,
+        check_definition_id: i64,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Monitor> {
+        monitors::update(
+            &mut self.tx,
+            id,
+            draft,
+            team,
+            check_definition_id,
+            actor,
+            at,
+        )
+        .await
+    }
+
+    async fn delete_monitor(&mut self, id: i64) -> StoreResult<bool> {
+        monitors::delete(&mut self.tx, id).await
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {

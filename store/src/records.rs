@@ -41,6 +41,17 @@ pub struct NewUser {
     pub teams: Vec<String>,
 }
 
+/// An OAuth login in flight, between the redirect and the callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthLogin {
+    pub state: String,
+    pub provider: String,
+    pub pkce_verifier: String,
+    pub nonce: String,
+    pub next_path: String,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenRecord {
     pub id: Uuid,
@@ -55,6 +66,17 @@ pub struct TokenRecord {
 impl TokenRecord {
     pub fn is_usable_at(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
+
+    /// `revoked`, `expired` or `active`, as token lists show it.
+    pub fn state_at(&self, now: DateTime<Utc>) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if !self.is_usable_at(now) {
+            "expired"
+        } else {
+            "active"
+        }
     }
 }
 
@@ -75,6 +97,7 @@ pub enum AuditKind {
     AlertDefinition,
     Downtime,
     Dashboard,
+    Monitor,
 }
 
 impl AuditKind {
@@ -85,6 +108,7 @@ impl AuditKind {
             Self::AlertDefinition => "alert_definition",
             Self::Downtime => "downtime",
             Self::Dashboard => "dashboard",
+            Self::Monitor => "monitor",
         }
     }
 }
@@ -141,4 +165,59 @@ pub struct AuditRecord {
     pub action: String,
     pub before: Option<Value>,
     pub after: Option<Value>,
+}
+
+/// A stored event and its row id (the tie-breaker of the history's order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub event: zmon_core::event::AlertEvent,
+}
+
+/// `GET /api/v2/events`: newest first, filtered, after a keyset cursor.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventQuery {
+    pub alert_id: Option<i64>,
+    pub entity: Option<String>,
+    /// Events of alert definitions owned by this team (case-insensitive).
+    pub team: Option<String>,
+    /// Event kinds (`ALERT_STARTED`, …); empty: all.
+    pub kinds: Vec<String>,
+    /// Epoch microseconds, inclusive.
+    pub since: Option<i64>,
+    /// Epoch microseconds, exclusive.
+    pub until: Option<i64>,
+    /// Only events older than this (epoch microseconds, row id) pair.
+    pub before: Option<(i64, i64)>,
+    pub limit: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+    use uuid::Uuid;
+
+    use super::TokenRecord;
+
+    #[test]
+    fn a_token_is_revoked_before_it_is_expired() {
+        let now = Utc::now();
+        let token = |expires_at, revoked_at| TokenRecord {
+            id: Uuid::nil(),
+            user_name: "u".into(),
+            label: None,
+            created_at: now,
+            expires_at,
+            revoked_at,
+            last_used_at: None,
+        };
+        let past = Some(now - Duration::minutes(1));
+        assert_eq!(token(None, None).state_at(now), "active");
+        assert_eq!(
+            token(Some(now + Duration::minutes(1)), None).state_at(now),
+            "active"
+        );
+        assert_eq!(token(past, None).state_at(now), "expired");
+        assert_eq!(token(past, past).state_at(now), "revoked");
+    }
 }

@@ -32,6 +32,7 @@ fn definition(n: u64) -> NewCheckDefinition {
         potential_solution: None,
         owning_team: "crash".into(),
         entities: vec![],
+        entities_exclude: Vec::new(),
         interval: 60,
         command: "1".into(),
         status: DefinitionStatus::Active,

@@ -15,11 +15,12 @@ use zmon_core::check::{DefinitionStatus, NewCheckDefinition};
 use zmon_core::dashboard::{DashboardDraft, EditOption, ViewMode};
 use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
 use zmon_core::event::{AlertEvent, AlertEventKind};
+use zmon_core::monitor::{MonitorInput, MonitorMinute};
 use zmon_core::{Entity, EntityFilter, Role};
 use zmon_store::testing::{TestDatabase, TestSqlite};
 use zmon_store::{
-    AuditAction, AuditEntry, AuditKind, EntityQuery, NewToken, NewUser, OnetimeToken, Store,
-    StoreError,
+    AuditAction, AuditEntry, AuditKind, EntityQuery, EventQuery, NewToken, NewUser, OAuthLogin,
+    OnetimeToken, Store, StoreError,
 };
 
 /// Keeps the database alive for the test.
@@ -77,6 +78,12 @@ both!(
     alert_events_append_and_list,
     change_listener_fires_after_commit,
     fleet_server_ids_are_stable_and_never_reused,
+    monitors_and_their_minutes,
+    notification_events_keep_their_details,
+    event_history_pages_by_keyset_and_filters,
+    instance_secrets_are_created_once,
+    oauth_logins_work_once_and_expire,
+    external_users_follow_their_provider_but_local_ones_do_not,
 );
 
 /// Now, at the precision both backends keep.
@@ -103,6 +110,7 @@ fn check(name: &str, team: &str) -> NewCheckDefinition {
         potential_solution: None,
         owning_team: team.into(),
         entities: vec![filter(json!({"type": "host"}))],
+        entities_exclude: Vec::new(),
         interval: 60,
         command: "http(\"http://x\").code()".into(),
         status: DefinitionStatus::Active,
@@ -619,6 +627,19 @@ async fn users_and_tokens(store: Arc<dyn Store>) {
     assert!(listed[0].revoked_at.is_some() && !listed[0].is_usable_at(now()));
     assert_eq!(store.tokens(None).await.unwrap(), listed);
     assert!(store.tokens(Some("zoe")).await.unwrap().is_empty());
+
+    // Deleting a user takes their tokens with them.
+    assert!(store.delete_user("alice").await.unwrap());
+    assert!(!store.delete_user("alice").await.unwrap());
+    assert!(store.user("alice").await.unwrap().is_none());
+    assert!(store.tokens(Some("alice")).await.unwrap().is_empty());
+    assert!(
+        store
+            .token_by_hash("sha256-of-token")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn audit_log_entries(store: Arc<dyn Store>) {
@@ -777,6 +798,7 @@ async fn alert_events_append_and_list(store: Arc<dyn Store>) {
             captures,
             value: json!({"v": [1, "x"]}),
             worker: "worker-1".into(),
+            data: None,
         }
     };
     let batch = vec![
@@ -876,4 +898,332 @@ async fn fleet_server_ids_are_stable_and_never_reused(store: Arc<dyn Store>) {
         ],
         "known hosts keep their ids; results come in id order"
     );
+}
+
+async fn monitors_and_their_minutes(store: Arc<dyn Store>) {
+    let draft = serde_json::from_value::<MonitorInput>(json!({
+        "name": "web", "type": "tcp", "target": "example.org:443",
+        "cover": "except", "servers": [1, "node-b"]}))
+    .unwrap()
+    .validate()
+    .unwrap();
+    let at = now();
+    let mut tx = store.begin().await.unwrap();
+    let monitor = tx.insert_monitor(&draft, "ops", "alice", at).await.unwrap();
+    let check = tx
+        .insert_check(
+            &draft.check_definition(monitor.id, "ops", &["node-a".into()]),
+            "alice",
+            at,
+        )
+        .await
+        .unwrap();
+    let monitor = tx
+        .update_monitor(monitor.id, &draft, "ops", check.id, "alice", at)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(monitor.check_definition_id, check.id);
+    assert_eq!(store.monitors().await.unwrap(), vec![monitor.clone()]);
+    assert_eq!(
+        store.monitor(monitor.id).await.unwrap(),
+        Some(monitor.clone())
+    );
+    assert_eq!(store.monitor(monitor.id + 1).await.unwrap(), None);
+    let stored = store.check(check.id).await.unwrap().unwrap();
+    assert_eq!(stored.monitor_id(), Some(monitor.id));
+    assert_eq!(
+        serde_json::to_value(&stored.entities_exclude).unwrap(),
+        json!([{"type": "host", "id": "node-a"}]),
+        "entities_exclude round-trips"
+    );
+
+    let minute = |server_id, minute, successes, failures, delay_sum_ms| MonitorMinute {
+        monitor_id: monitor.id,
+        server_id,
+        minute,
+        successes,
+        failures,
+        delay_sum_ms,
+    };
+    // Duplicates within a batch and across batches add up; counts of an
+    // unknown monitor are dropped, not an error.
+    store
+        .add_monitor_minutes(&[
+            minute(1, 60, 1, 0, 10.0),
+            minute(1, 60, 1, 1, 30.0),
+            minute(1, 120, 0, 2, 0.0),
+            minute(2, 60, 1, 0, 5.0),
+            MonitorMinute {
+                monitor_id: monitor.id + 100,
+                ..minute(1, 60, 1, 0, 1.0)
+            },
+        ])
+        .await
+        .unwrap();
+    store
+        .add_monitor_minutes(&[minute(1, 60, 1, 0, 20.0)])
+        .await
+        .unwrap();
+    let history = store.monitor_history(1, 0).await.unwrap();
+    assert_eq!(
+        history,
+        vec![minute(1, 60, 3, 1, 60.0), minute(1, 120, 0, 2, 0.0)]
+    );
+    assert_eq!(history[0].avg_delay_ms(), Some(20.0));
+    assert_eq!(
+        store.monitor_history(1, 61).await.unwrap().len(),
+        1,
+        "since is honoured"
+    );
+
+    assert_eq!(
+        store.prune_monitor_minutes(120).await.unwrap(),
+        2,
+        "both servers' minute 60"
+    );
+    assert_eq!(
+        store.monitor_history(1, 0).await.unwrap(),
+        vec![minute(1, 120, 0, 2, 0.0)]
+    );
+    assert_eq!(store.prune_monitor_minutes(120).await.unwrap(), 0);
+
+    let ids = store
+        .fleet_server_ids(&["node-a".to_string(), "node-b".to_string()])
+        .await
+        .unwrap();
+    let by_id = store.fleet_entities(&[ids[1].1, 999]).await.unwrap();
+    assert_eq!(by_id, vec![(ids[1].1, "node-b".to_string())]);
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.delete_monitor(monitor.id).await.unwrap());
+    assert!(tx.delete_check(check.id).await.unwrap());
+    tx.commit().await.unwrap();
+    assert!(store.monitors().await.unwrap().is_empty());
+    assert!(
+        store.monitor_history(1, 0).await.unwrap().is_empty(),
+        "history goes with it"
+    );
+}
+
+async fn notification_events_keep_their_details(store: Arc<dyn Store>) {
+    let event = AlertEvent {
+        kind: AlertEventKind::NotificationFailed,
+        alert_id: 4,
+        entity: "h1".into(),
+        ts: 1_700_000_000.25,
+        captures: serde_json::Map::new(),
+        value: Value::Null,
+        worker: "notifier-1".into(),
+        data: Some(json!({"expr": "send_slack()", "attempt": 2, "error": "HTTP 503"})),
+    };
+    assert_eq!(
+        store
+            .append_alert_events(&[("n-1".into(), event.clone())])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.alert_events(4, 10).await.unwrap(), vec![event]);
+}
+
+async fn event_history_pages_by_keyset_and_filters(store: Arc<dyn Store>) {
+    let event = |n: i64, ts: f64, kind: AlertEventKind, entity: &str| {
+        (
+            format!("s-{n}"),
+            AlertEvent {
+                kind,
+                alert_id: 7,
+                entity: entity.into(),
+                ts,
+                captures: serde_json::Map::new(),
+                value: Value::Null,
+                worker: "w".into(),
+                data: None,
+            },
+        )
+    };
+    use AlertEventKind::{AlertEntityEnded as Ended, AlertEntityStarted as Started};
+    store
+        .append_alert_events(&[
+            event(1, 100.0, Started, "a"),
+            event(2, 200.0, Ended, "a"),
+            event(3, 200.0, Started, "b"),
+            event(4, 300.0, Started, "b"),
+        ])
+        .await
+        .unwrap();
+    let page = |before: Option<(i64, i64)>| EventQuery {
+        alert_id: Some(7),
+        before,
+        limit: 2,
+        ..EventQuery::default()
+    };
+    let first = store.events(&page(None)).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0].event.ts, 300.0, "newest first");
+    // A newer event arriving between pages does not shift the next page.
+    store
+        .append_alert_events(&[event(5, 400.0, Started, "c")])
+        .await
+        .unwrap();
+    let last = &first[1];
+    let cursor = Some(((last.event.ts * 1e6) as i64, last.id));
+    let second = store.events(&page(cursor)).await.unwrap();
+    let seen: Vec<f64> = first.iter().chain(&second).map(|e| e.event.ts).collect();
+    assert_eq!(
+        seen,
+        [300.0, 200.0, 200.0, 100.0],
+        "no gaps, no repeats, ties by id"
+    );
+    let ids: std::collections::BTreeSet<i64> = first.iter().chain(&second).map(|e| e.id).collect();
+    assert_eq!(ids.len(), 4);
+
+    let filtered = store
+        .events(&EventQuery {
+            entity: Some("b".into()),
+            kinds: vec!["ALERT_ENTITY_STARTED".into()],
+            since: Some(250_000_000),
+            limit: 10,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        filtered.iter().map(|e| e.event.ts).collect::<Vec<_>>(),
+        [300.0]
+    );
+    let until = store
+        .events(&EventQuery {
+            until: Some(200_000_000),
+            limit: 10,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(until.len(), 1, "until is exclusive");
+    assert_eq!(store.prune_events(250_000_000).await.unwrap(), 3);
+    assert_eq!(store.events(&page(None)).await.unwrap().len(), 2);
+}
+
+async fn instance_secrets_are_created_once(store: Arc<dyn Store>) {
+    let first = store
+        .instance_secret("session", "candidate-a")
+        .await
+        .expect("create");
+    assert_eq!(first, "candidate-a");
+    // Replicas racing with their own candidates all get the stored one.
+    let racing: Vec<_> = ["b", "c", "d", "e"]
+        .into_iter()
+        .map(|candidate| {
+            let store = store.clone();
+            tokio::spawn(async move { store.instance_secret("session", candidate).await })
+        })
+        .collect();
+    for task in racing {
+        let got = task.await.expect("joined").expect("read");
+        assert_eq!(got, "candidate-a");
+    }
+    assert_eq!(
+        store
+            .instance_secret("other", "x")
+            .await
+            .expect("another name"),
+        "x"
+    );
+}
+
+fn oauth_login(state: &str, at: DateTime<Utc>) -> OAuthLogin {
+    OAuthLogin {
+        state: state.into(),
+        provider: "oidc".into(),
+        pkce_verifier: format!("verifier-{state}"),
+        nonce: format!("nonce-{state}"),
+        next_path: "/alerts/3".into(),
+        created_at: at,
+    }
+}
+
+async fn oauth_logins_work_once_and_expire(store: Arc<dyn Store>) {
+    let t0 = now();
+    store
+        .put_oauth_login(&oauth_login("old", t0), t0 - chrono::Duration::minutes(10))
+        .await
+        .unwrap();
+    let later = t0 + chrono::Duration::minutes(20);
+    store
+        .put_oauth_login(
+            &oauth_login("new", later),
+            later - chrono::Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.take_oauth_login("old").await.unwrap().is_none(),
+        "expired logins are dropped"
+    );
+    let taken = store.take_oauth_login("new").await.unwrap().expect("kept");
+    assert_eq!(taken, oauth_login("new", later));
+    assert!(
+        store.take_oauth_login("new").await.unwrap().is_none(),
+        "a state works once"
+    );
+    assert!(
+        store
+            .put_oauth_login(&oauth_login("dup", later), t0)
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        store.put_oauth_login(&oauth_login("dup", later), t0).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn external_users_follow_their_provider_but_local_ones_do_not(store: Arc<dyn Store>) {
+    let external = |role: Role, teams: &[&str]| NewUser {
+        name: "ana@example.org".into(),
+        password_hash: None,
+        role,
+        teams: teams.iter().map(|t| t.to_string()).collect(),
+    };
+    let first = store
+        .upsert_external_user(&external(Role::Viewer, &["db"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.role, first.teams.clone()),
+        (Role::Viewer, vec!["db".to_string()])
+    );
+    let again = store
+        .upsert_external_user(&external(Role::User, &["db", "web"]))
+        .await
+        .unwrap();
+    assert_eq!(again.role, Role::User, "the provider's mapping is followed");
+    assert_eq!(again.teams, ["db", "web"]);
+    assert_eq!(again.created_at, first.created_at);
+
+    store
+        .create_user(&NewUser {
+            name: "bob".into(),
+            password_hash: Some("hash".into()),
+            role: Role::Admin,
+            teams: vec!["ops".into()],
+        })
+        .await
+        .unwrap();
+    let local = store
+        .upsert_external_user(&NewUser {
+            name: "bob".into(),
+            password_hash: None,
+            role: Role::Viewer,
+            teams: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (local.role, local.teams),
+        (Role::Admin, vec!["ops".to_string()])
+    );
+    assert_eq!(local.password_hash.as_deref(), Some("hash"), "untouched");
 }

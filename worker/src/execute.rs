@@ -7,17 +7,20 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 use zmon_bus::{AlertTransition, AlertUpdate, Bus, BusError, CheckRecord, ClaimedTask};
 use zmon_checks::{
-    Compiled, ConditionInput, ConditionOutcome, History, HostReports, Period, evaluate_condition,
-    run_command_with,
+    Compiled, ConditionInput, ConditionOutcome, History, HostReports, Period, ProbeOutcome,
+    evaluate_condition, run_command_probing,
 };
 use zmon_core::downtime::Downtime;
 use zmon_core::event::{AlertEvent, AlertEventKind};
+use zmon_core::monitor::ProbeSample;
 use zmon_core::status::CheckResult;
 use zmon_core::task::{TaskAlert, TaskKind, TrialResult};
 use zmon_core::time::Clock;
 use zmon_core::{AlertStatus, Task};
 
 use crate::cache::ScriptCache;
+use crate::metrics::{KindLabel, WorkerMetrics};
+use crate::notify::dispatch::{Notifications, Situation};
 
 /// Results of this check a condition helper can look back on.
 const HISTORY: usize = 20;
@@ -51,6 +54,8 @@ pub struct Executor {
     pub clock: Arc<dyn Clock>,
     pub scripts: ScriptCache,
     pub worker: String,
+    pub metrics: WorkerMetrics,
+    pub notifications: Notifications,
 }
 
 fn now(clock: &dyn Clock) -> f64 {
@@ -71,6 +76,8 @@ struct Run {
     result: CheckResult,
     failed: Option<String>,
     verdicts: Vec<Verdict>,
+    /// Monitor probes the command made, published as samples.
+    probes: Vec<ProbeOutcome>,
 }
 
 impl Executor {
@@ -182,8 +189,11 @@ impl Executor {
             let ts = now(clock.as_ref());
             let started = Instant::now();
             let timeout = Duration::from_secs_f64(task.timeout.clamp(0.1, 3600.0));
+            let mut probes = Vec::new();
             let outcome = command.and_then(|c| {
-                run_command_with(&c, &task.check.entity, host_reports, timeout).map_err(|e| e.0)
+                let run = run_command_probing(&c, &task.check.entity, host_reports, timeout);
+                probes = run.probes;
+                run.value.map_err(|e| e.0)
             });
             let (value, failed) = match outcome {
                 Ok(v) => (v, None),
@@ -221,6 +231,7 @@ impl Executor {
                 result,
                 failed,
                 verdicts,
+                probes,
             }
         })
         .await;
@@ -244,6 +255,7 @@ impl Executor {
                 result,
                 failed: Some(error),
                 verdicts,
+                probes: Vec::new(),
             }
         })
     }
@@ -258,7 +270,19 @@ impl Executor {
     ) -> Result<(), BusError> {
         let result = run.result;
         let now = result.ts;
+        let samples: Vec<ProbeSample> = run
+            .probes
+            .into_iter()
+            .map(|p| ProbeSample {
+                check_id: task.check.check_id,
+                entity: entity_id.to_string(),
+                at: now,
+                delay_ms: p.delay_ms,
+                error: p.error,
+            })
+            .collect();
         let mut updates = Vec::with_capacity(run.verdicts.len());
+        let mut situations = Vec::with_capacity(run.verdicts.len());
         for (i, (alert, verdict)) in task.alerts.iter().zip(run.verdicts).enumerate() {
             let active: Vec<Value> = downtimes
                 .get(i)
@@ -269,6 +293,10 @@ impl Executor {
                         .collect()
                 })
                 .unwrap_or_default();
+            situations.push(Situation {
+                out_of_period: verdict.outcome.is_alert && !verdict.in_period,
+                in_downtime: !active.is_empty(),
+            });
             let raised = (verdict.in_period && verdict.outcome.is_alert).then(|| AlertStatus {
                 td: result.td,
                 downtimes: active,
@@ -291,10 +319,36 @@ impl Executor {
             result,
             alerts: updates,
         };
+        // Read before recording: the end of an alert drops its marks.
+        let notifying = self
+            .notifications
+            .prepare(&self.bus, task, entity_id)
+            .await?;
         let transitions = self.bus.record(&record, Some(claim)).await?;
+        self.notifications
+            .dispatch(
+                &self.bus,
+                task,
+                &record,
+                &transitions,
+                &situations,
+                notifying,
+            )
+            .await?;
         let events = events(&transitions, &record);
+        for event in &events {
+            self.metrics
+                .alert_transitions
+                .get_or_create(&KindLabel {
+                    kind: event.kind.as_str(),
+                })
+                .inc();
+        }
         if !events.is_empty() {
             self.bus.publish_events(&events).await?;
+        }
+        if !samples.is_empty() {
+            self.bus.publish_probe_samples(&samples).await?;
         }
         Ok(())
     }
@@ -399,6 +453,7 @@ fn events(transitions: &[AlertTransition], record: &CheckRecord) -> Vec<AlertEve
             captures: update.captures.clone(),
             value: result.value.clone(),
             worker: result.worker.clone(),
+            data: None,
         };
         if t.alert_changed && started {
             out.push(event(AlertEventKind::AlertStarted));

@@ -8,6 +8,8 @@ mod execute;
 pub mod glances;
 pub mod host;
 mod metrics;
+pub mod notifier;
+pub mod notify;
 mod worker;
 
 pub use config::WorkerConfig;

@@ -14,6 +14,16 @@ pub struct OutcomeLabel {
     pub outcome: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabel {
+    pub queue: String,
+}
+
 #[derive(Clone)]
 pub struct WorkerMetrics {
     registry: Arc<Registry>,
@@ -21,6 +31,9 @@ pub struct WorkerMetrics {
     pub alerts_evaluated: Counter,
     pub in_flight: Gauge,
     pub check_seconds: Histogram,
+    pub alert_transitions: Family<KindLabel, Counter>,
+    pub redelivered: Counter,
+    pub queue_depth: Family<QueueLabel, Gauge>,
 }
 
 impl Default for WorkerMetrics {
@@ -48,12 +61,33 @@ impl Default for WorkerMetrics {
             "Time check commands take",
             check_seconds.clone(),
         );
+        let alert_transitions = Family::<KindLabel, Counter>::default();
+        registry.register(
+            "alert_transitions",
+            "Alert state changes this worker recorded, by event kind",
+            alert_transitions.clone(),
+        );
+        let redelivered = Counter::default();
+        registry.register(
+            "tasks_redelivered",
+            "Tasks a dead or stopped worker left claimed, put back on their queue by this one",
+            redelivered.clone(),
+        );
+        let queue_depth = Family::<QueueLabel, Gauge>::default();
+        registry.register(
+            "queue_depth",
+            "Tasks waiting on each queue this worker consumes (sampled)",
+            queue_depth.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             tasks,
             alerts_evaluated,
             in_flight,
             check_seconds,
+            alert_transitions,
+            redelivered,
+            queue_depth,
         }
     }
 }

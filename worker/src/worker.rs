@@ -15,7 +15,8 @@ use zmon_core::time::Clock;
 use crate::cache::ScriptCache;
 use crate::config::WorkerConfig;
 use crate::execute::{Executor, Outcome};
-use crate::metrics::WorkerMetrics;
+use crate::metrics::{QueueLabel, WorkerMetrics};
+use crate::notify::dispatch::Notifications;
 
 /// How long one wait for a task lasts; it bounds how fast shutdown is seen.
 const CLAIM_WAIT: Duration = Duration::from_secs(1);
@@ -117,15 +118,18 @@ pub async fn start(
             .await?;
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let metrics = WorkerMetrics::default();
     let shared = Arc::new(Shared {
         executor: Executor {
             bus: bus.clone(),
             clock: clock.clone(),
             scripts: ScriptCache::default(),
             worker: config.name.clone(),
+            metrics: metrics.clone(),
+            notifications: Notifications::default(),
         },
         permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
-        metrics: WorkerMetrics::default(),
+        metrics,
         checks_run: AtomicU64::new(0),
         stop: stop_rx,
         config,
@@ -304,8 +308,20 @@ async fn recovery_loop(shared: Arc<Shared>) {
     while !stopping(&shared) {
         pause(&shared, shared.config.recovery_interval).await;
         for queue in &shared.config.queues {
-            if let Err(e) = shared.bus.recover_abandoned(queue).await {
-                tracing::debug!(queue, error = %e, "recovery failed");
+            match shared.bus.recover_abandoned(queue).await {
+                Ok(recovered) => {
+                    shared.metrics.redelivered.inc_by(recovered as u64);
+                }
+                Err(e) => tracing::debug!(queue, error = %e, "recovery failed"),
+            }
+            if let Ok(depth) = shared.bus.queue_length(queue).await {
+                shared
+                    .metrics
+                    .queue_depth
+                    .get_or_create(&QueueLabel {
+                        queue: queue.clone(),
+                    })
+                    .set(depth);
             }
         }
     }

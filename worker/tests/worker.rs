@@ -106,6 +106,20 @@ fn task(command: &str, alerts: Vec<TaskAlert>) -> Task {
     }
 }
 
+/// A downtime of `alert_id` on h1, in force from 10 s before `now` for ten minutes.
+fn active_downtime(alert_id: i64, now: i64) -> Downtime {
+    Downtime {
+        id: uuid::Uuid::new_v4(),
+        alert_id,
+        entity: "h1".into(),
+        group_id: uuid::Uuid::new_v4(),
+        comment: "maintenance".into(),
+        start_time: now - 10,
+        end_time: now + 600,
+        created_by: "alice".into(),
+    }
+}
+
 async fn poll<T, F, Fut>(mut probe: F) -> T
 where
     F: FnMut() -> Fut,
@@ -217,16 +231,7 @@ async fn downtimes_show_in_the_state_and_failures_raise_the_alert() {
     let stop = worker.stopper();
     let running = tokio::spawn(worker.run());
     let t = now() as i64;
-    let downtime = Downtime {
-        id: uuid::Uuid::new_v4(),
-        alert_id: 30,
-        entity: "h1".into(),
-        group_id: uuid::Uuid::new_v4(),
-        comment: "maintenance".into(),
-        start_time: t - 10,
-        end_time: t + 600,
-        created_by: "alice".into(),
-    };
+    let downtime = active_downtime(30, t);
     s.bus
         .mirror_downtimes(std::slice::from_ref(&downtime))
         .await
@@ -313,9 +318,23 @@ async fn a_task_claimed_by_a_dead_worker_runs_elsewhere() {
 
     let survivor = s.worker("survivor").await;
     let stop = survivor.stopper();
+    let metrics = survivor.metrics();
     let running = tokio::spawn(survivor.run());
     let recovered = poll(|| state(&s, 50)).await;
     assert_eq!(recovered["worker"], "survivor");
+    let text = metrics.render();
+    assert!(
+        text.contains("zmon_worker_tasks_redelivered_total 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"zmon_worker_alert_transitions_total{kind="ALERT_STARTED"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"zmon_worker_queue_depth{queue="default"}"#),
+        "{text}"
+    );
     stop.stop();
     running.await.expect("worker stops");
 }
@@ -355,4 +374,221 @@ async fn shutdown_hands_back_unfinished_tasks() {
         "handed back for another worker"
     );
     assert_eq!(s.llen(&s.keys().queue_processing("default", "w1")).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_probes_are_published_as_samples_and_failures_raise_alerts() {
+    let s = Setup::new();
+    let _worker = s.worker("w-probe").await;
+    let mut samples = s.bus.probe_consumer("test", "t").await.expect("samples");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listener");
+    let open = listener.local_addr().expect("address");
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("address");
+    // One after the other, so the closed port's run is the alert's last.
+    let mut got = Vec::new();
+    for target in [open, closed] {
+        s.bus
+            .enqueue(
+                "default",
+                &[task(
+                    &format!(r#"monitor_probe("tcp", "{target}")"#),
+                    vec![alert(30, "value.avg_delay > 200", json!({}))],
+                )],
+            )
+            .await
+            .expect("enqueue");
+        let wanted = got.len() + 1;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while got.len() < wanted && tokio::time::Instant::now() < deadline {
+            for (_, sample) in samples
+                .next(10, Duration::from_millis(200))
+                .await
+                .expect("read")
+            {
+                got.push(sample.expect("a readable sample"));
+            }
+        }
+    }
+    assert_eq!(got.len(), 2, "one sample per probe: {got:?}");
+    assert!(got.iter().all(|g| g.check_id == 1 && g.entity == "h1"));
+    let up = got
+        .iter()
+        .find(|g| g.delay_ms.is_some())
+        .expect("the open port's sample");
+    assert!(up.error.is_none());
+    let down = got
+        .iter()
+        .find(|g| g.delay_ms.is_none())
+        .expect("the closed port's sample");
+    assert!(
+        down.error.as_deref().is_some_and(|e| e.contains("refused")),
+        "{down:?}"
+    );
+    // The failed probe is a check error, which raises the alert.
+    let raised = poll(|| state(&s, 30)).await;
+    assert_eq!(raised["exc"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_go_out_on_new_repeat_and_ended() {
+    use zmon_core::notification::{NotificationRequest, NotifyEvent};
+    let s = Setup::new();
+    let _worker = s.worker("w-notify").await;
+    let mut requests = s
+        .bus
+        .notification_consumer("test", "t")
+        .await
+        .expect("consumer");
+    let notifying = |condition: &str| {
+        let mut a = alert(40, condition, json!({}));
+        a.notifications = vec![
+            "send_mail('a@b.c', repeat=1)".into(),
+            "notify_pagerduty(routing_key='k')".into(),
+        ];
+        task("1", vec![a])
+    };
+    let mut run = async |condition: &str, expect: usize| -> Vec<NotificationRequest> {
+        s.bus
+            .enqueue("default", &[notifying(condition)])
+            .await
+            .expect("enqueue");
+        let mut got = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while got.len() < expect && tokio::time::Instant::now() < deadline {
+            for (id, r) in requests
+                .next(10, Duration::from_millis(100))
+                .await
+                .expect("read")
+            {
+                got.push(r.expect("readable"));
+                requests.ack(&[id]).await.expect("ack");
+            }
+        }
+        // Nothing more comes for this run.
+        let extra = requests
+            .next(10, Duration::from_millis(300))
+            .await
+            .expect("read");
+        assert!(extra.is_empty(), "unexpected: {extra:?}");
+        got
+    };
+    let events = |got: &[NotificationRequest]| -> Vec<(NotifyEvent, String)> {
+        let mut e: Vec<_> = got.iter().map(|r| (r.event, r.expr.clone())).collect();
+        e.sort_by(|a, b| a.1.cmp(&b.1));
+        e
+    };
+    let new = run("True", 2).await;
+    assert_eq!(
+        events(&new),
+        [
+            (
+                NotifyEvent::New,
+                "notify_pagerduty(routing_key='k')".to_string()
+            ),
+            (NotifyEvent::New, "send_mail('a@b.c', repeat=1)".to_string()),
+        ]
+    );
+    assert_eq!(new[0].alert.id, 40);
+    assert_eq!(new[0].entity_id, "h1");
+    assert!(
+        run("True", 0).await.is_empty(),
+        "no repeat before it is due"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let ongoing = run("True", 1).await;
+    assert_eq!(
+        events(&ongoing),
+        [(
+            NotifyEvent::Ongoing,
+            "send_mail('a@b.c', repeat=1)".to_string()
+        )]
+    );
+    assert!(ongoing[0].duration_secs >= 1.0);
+    let ended = run("False", 2).await;
+    assert!(
+        ended.iter().all(|r| r.event == NotifyEvent::Ended),
+        "{ended:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_downtime_holds_new_back_and_it_goes_out_after() {
+    use zmon_core::event::AlertEventKind;
+    use zmon_core::notification::NotifyEvent;
+    let s = Setup::new();
+    let _worker = s.worker("w-downtime").await;
+    let mut requests = s
+        .bus
+        .notification_consumer("test", "t")
+        .await
+        .expect("requests");
+    let mut events = s.bus.event_consumer("test", "t").await.expect("events");
+    let t = now() as i64;
+    let downtime = active_downtime(42, t);
+    s.bus
+        .mirror_downtimes(std::slice::from_ref(&downtime))
+        .await
+        .expect("mirror");
+    let notifying = || {
+        let mut a = alert(42, "True", json!({}));
+        a.notifications = vec!["send_slack()".into()];
+        task("1", vec![a])
+    };
+    s.bus
+        .enqueue("default", &[notifying()])
+        .await
+        .expect("enqueue");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let held = loop {
+        let got = events
+            .next(10, Duration::from_millis(100))
+            .await
+            .expect("events");
+        if let Some(e) = got
+            .into_iter()
+            .filter_map(|(_, e)| e.ok())
+            .find(|e| e.kind == AlertEventKind::NotificationSuppressed)
+        {
+            break e;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no suppression recorded"
+        );
+    };
+    assert_eq!(held.data.unwrap_or_default()["reason"], "downtime");
+    assert!(
+        requests
+            .next(10, Duration::from_millis(300))
+            .await
+            .expect("read")
+            .is_empty(),
+        "nothing is sent during the downtime"
+    );
+    s.bus
+        .unmirror_downtimes(std::slice::from_ref(&downtime))
+        .await
+        .expect("unmirror");
+    s.bus
+        .enqueue("default", &[notifying()])
+        .await
+        .expect("enqueue");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let replay = loop {
+        let got = requests
+            .next(10, Duration::from_millis(100))
+            .await
+            .expect("read");
+        if let Some(r) = got.into_iter().filter_map(|(_, r)| r.ok()).next() {
+            break r;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no replay");
+    };
+    assert_eq!(
+        replay.event,
+        NotifyEvent::New,
+        "the NEW held back goes out now"
+    );
 }

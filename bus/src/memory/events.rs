@@ -1,4 +1,5 @@
-//! Alert events for consumer groups, like the Redis stream: each group
+//! A stream for consumer groups (alert events, probe samples), like the
+//! Redis stream: each group
 //! sees every event, one consumer of the group takes it, and an event taken
 //! but not acknowledged within `claim_after` goes to the next consumer of
 //! the group that reads.
@@ -14,23 +15,21 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
-use zmon_core::event::AlertEvent;
 
 use super::lock;
-use crate::{BusResult, EventConsumer};
+use crate::{BusResult, StreamConsumer};
 
-pub(super) struct Events {
-    stream: Mutex<Stream>,
+pub(super) struct Events<T> {
+    stream: Mutex<Stream<T>>,
     /// Woken whenever events are published.
     published: Notify,
     max_length: usize,
     claim_after: Duration,
 }
 
-#[derive(Default)]
-struct Stream {
+struct Stream<T> {
     /// Oldest first, by sequence number.
-    entries: VecDeque<(u64, AlertEvent)>,
+    entries: VecDeque<(u64, T)>,
     last_sequence: u64,
     groups: HashMap<String, Group>,
     /// Set while the stream overflows, so the overflow is logged once.
@@ -45,10 +44,21 @@ struct Group {
     pending: BTreeMap<u64, (String, Instant)>,
 }
 
-type Delivery = (String, Result<AlertEvent, String>);
+type Delivery<T> = (String, Result<T, String>);
 
-impl Stream {
-    fn event(&self, sequence: u64) -> Option<&AlertEvent> {
+impl<T> Default for Stream<T> {
+    fn default() -> Self {
+        Self {
+            entries: VecDeque::new(),
+            last_sequence: 0,
+            groups: HashMap::new(),
+            overflowing: false,
+        }
+    }
+}
+
+impl<T: Clone> Stream<T> {
+    fn event(&self, sequence: u64) -> Option<&T> {
         let first = self.entries.front()?.0;
         let at = usize::try_from(sequence.checked_sub(first)?).ok()?;
         self.entries.get(at).map(|(_, e)| e)
@@ -87,7 +97,7 @@ impl Stream {
         consumer: &str,
         max: usize,
         claim_after: Duration,
-    ) -> Vec<Delivery> {
+    ) -> Vec<Delivery<T>> {
         let now = Instant::now();
         let Some(g) = self.groups.get(group) else {
             return Vec::new();
@@ -119,7 +129,7 @@ impl Stream {
         out
     }
 
-    fn read_new(&mut self, group: &str, consumer: &str, max: usize) -> Vec<Delivery> {
+    fn read_new(&mut self, group: &str, consumer: &str, max: usize) -> Vec<Delivery<T>> {
         let now = Instant::now();
         let Some(g) = self.groups.get_mut(group) else {
             return Vec::new();
@@ -140,7 +150,7 @@ impl Stream {
     }
 }
 
-impl Events {
+impl<T: Clone> Events<T> {
     pub(super) fn new(max_length: usize, claim_after: Duration) -> Self {
         Self {
             stream: Mutex::default(),
@@ -150,7 +160,7 @@ impl Events {
         }
     }
 
-    pub(super) fn publish(&self, events: &[AlertEvent]) {
+    pub(super) fn publish(&self, events: &[T]) {
         if events.is_empty() {
             return;
         }
@@ -171,7 +181,7 @@ impl Events {
                 tracing::warn!(
                     max_events = self.max_length,
                     dropped = excess,
-                    "event stream full: dropping its oldest events until they are read"
+                    "stream full: dropping its oldest entries until they are read"
                 );
             }
             stream.overflowing = true;
@@ -183,16 +193,16 @@ impl Events {
     }
 }
 
-pub(super) struct MemoryEventConsumer {
-    events: Arc<Events>,
+pub(super) struct MemoryStreamConsumer<T> {
+    events: Arc<Events<T>>,
     group: String,
     consumer: String,
 }
 
-impl MemoryEventConsumer {
+impl<T: Clone> MemoryStreamConsumer<T> {
     /// A new group starts at the oldest event kept, as a Redis group
     /// created at `0`.
-    pub(super) fn new(events: Arc<Events>, group: &str, consumer: &str) -> Self {
+    pub(super) fn new(events: Arc<Events<T>>, group: &str, consumer: &str) -> Self {
         lock(&events.stream)
             .groups
             .entry(group.to_string())
@@ -204,7 +214,7 @@ impl MemoryEventConsumer {
         }
     }
 
-    fn take(&self, max: usize) -> Vec<Delivery> {
+    fn take(&self, max: usize) -> Vec<Delivery<T>> {
         let mut stream = lock(&self.events.stream);
         // Events a dead consumer left unacknowledged come first.
         let reclaimed = stream.reclaim(&self.group, &self.consumer, max, self.events.claim_after);
@@ -216,8 +226,8 @@ impl MemoryEventConsumer {
 }
 
 #[async_trait]
-impl EventConsumer for MemoryEventConsumer {
-    async fn next(&mut self, max: usize, wait: Duration) -> BusResult<Vec<Delivery>> {
+impl<T: Clone + Send + Sync + 'static> StreamConsumer<T> for MemoryStreamConsumer<T> {
+    async fn next(&mut self, max: usize, wait: Duration) -> BusResult<Vec<Delivery<T>>> {
         if max == 0 {
             return Ok(Vec::new());
         }

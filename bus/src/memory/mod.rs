@@ -15,6 +15,7 @@
 
 mod control;
 mod events;
+mod groups;
 mod hosts;
 mod queue;
 mod state;
@@ -27,13 +28,16 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use zmon_core::downtime::Downtime;
 use zmon_core::event::AlertEvent;
+use zmon_core::group::{Group, GroupChange, GroupSpec, Member};
 use zmon_core::host::{HostRegistration, HostReport};
+use zmon_core::monitor::ProbeSample;
+use zmon_core::notification::NotificationRequest;
 use zmon_core::status::CheckResult;
 use zmon_core::task::TrialResult;
 use zmon_core::{AlertStatus, Task};
 
 use crate::{
-    AlertTransition, Bus, BusResult, CheckRecord, ClaimedTask, EventConsumer, PlatformStatus,
+    AlertTransition, Bus, BusResult, CheckRecord, ClaimedTask, PlatformStatus, StreamConsumer,
     TaskConsumer,
 };
 
@@ -47,8 +51,8 @@ pub struct MemoryBusConfig {
     /// `enqueue` drops the oldest waiting tasks: they are the most likely
     /// to have expired, and the scheduler enqueues them again anyway.
     pub max_queue_length: usize,
-    /// Events kept; beyond it the oldest are dropped, as Redis trims the
-    /// stream.
+    /// Entries each stream (alert events, probe samples) keeps; beyond it
+    /// the oldest are dropped, as Redis trims a stream.
     pub max_events: usize,
     /// Events a consumer took but did not acknowledge for this long go to
     /// the next consumer of the group that reads (Redis: XAUTOCLAIM).
@@ -80,9 +84,12 @@ impl Default for MemoryBus {
 struct Shared {
     queues: queue::Queues,
     state: Mutex<state::State>,
-    events: Arc<events::Events>,
+    events: Arc<events::Events<AlertEvent>>,
+    probes: Arc<events::Events<ProbeSample>>,
+    notifications: Arc<events::Events<NotificationRequest>>,
     control: Mutex<control::Control>,
     hosts: Mutex<hosts::Hosts>,
+    groups: Mutex<groups::Groups>,
 }
 
 impl MemoryBus {
@@ -95,8 +102,17 @@ impl MemoryBus {
                     config.max_events,
                     config.event_claim_after,
                 )),
+                probes: Arc::new(events::Events::new(
+                    config.max_events,
+                    config.event_claim_after,
+                )),
+                notifications: Arc::new(events::Events::new(
+                    config.max_events,
+                    config.event_claim_after,
+                )),
                 control: Mutex::default(),
                 hosts: Mutex::default(),
+                groups: Mutex::default(),
             }),
         }
     }
@@ -251,9 +267,83 @@ impl Bus for MemoryBus {
         &self,
         group: &str,
         consumer: &str,
-    ) -> BusResult<Box<dyn EventConsumer>> {
-        Ok(Box::new(events::MemoryEventConsumer::new(
+    ) -> BusResult<Box<dyn StreamConsumer<AlertEvent>>> {
+        Ok(Box::new(events::MemoryStreamConsumer::new(
             Arc::clone(&self.shared.events),
+            group,
+            consumer,
+        )))
+    }
+
+    async fn groups(&self) -> BusResult<Vec<Group>> {
+        Ok(lock(&self.shared.groups).all())
+    }
+
+    async fn group_member(&self, member: &str) -> BusResult<Member> {
+        Ok(lock(&self.shared.groups).member(member))
+    }
+
+    async fn change_group(&self, change: &GroupChange) -> BusResult<i64> {
+        Ok(lock(&self.shared.groups).change(change))
+    }
+
+    async fn put_group(&self, id: &str, spec: &GroupSpec) -> BusResult<()> {
+        lock(&self.shared.groups).put(id, spec);
+        Ok(())
+    }
+
+    async fn delete_group(&self, id: &str) -> BusResult<bool> {
+        Ok(lock(&self.shared.groups).delete(id))
+    }
+
+    async fn notification_marks(
+        &self,
+        alert_id: i64,
+        scope: &str,
+    ) -> BusResult<BTreeMap<String, f64>> {
+        Ok(lock(&self.shared.state).notification_marks(alert_id, scope))
+    }
+
+    async fn update_notification_marks(
+        &self,
+        alert_id: i64,
+        scope: &str,
+        set: &[(String, f64)],
+        remove: &[String],
+    ) -> BusResult<()> {
+        lock(&self.shared.state).update_notification_marks(alert_id, scope, set, remove);
+        Ok(())
+    }
+
+    async fn publish_notifications(&self, requests: &[NotificationRequest]) -> BusResult<()> {
+        self.shared.notifications.publish(requests);
+        Ok(())
+    }
+
+    async fn notification_consumer(
+        &self,
+        group: &str,
+        consumer: &str,
+    ) -> BusResult<Box<dyn StreamConsumer<NotificationRequest>>> {
+        Ok(Box::new(events::MemoryStreamConsumer::new(
+            Arc::clone(&self.shared.notifications),
+            group,
+            consumer,
+        )))
+    }
+
+    async fn publish_probe_samples(&self, samples: &[ProbeSample]) -> BusResult<()> {
+        self.shared.probes.publish(samples);
+        Ok(())
+    }
+
+    async fn probe_consumer(
+        &self,
+        group: &str,
+        consumer: &str,
+    ) -> BusResult<Box<dyn StreamConsumer<ProbeSample>>> {
+        Ok(Box::new(events::MemoryStreamConsumer::new(
+            Arc::clone(&self.shared.probes),
             group,
             consumer,
         )))

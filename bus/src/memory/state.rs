@@ -19,6 +19,9 @@ pub(super) struct State {
     /// Per alert and entity, downtimes by id.
     downtimes: BTreeMap<(i64, String), BTreeMap<String, Downtime>>,
     downtime_version: Option<i64>,
+    /// Per alert and entity (`""`: the alert as a whole), each
+    /// notification entry's mark (see `Bus::notification_marks`).
+    notification_marks: HashMap<(i64, String), BTreeMap<String, f64>>,
 }
 
 #[derive(Default)]
@@ -125,6 +128,11 @@ impl State {
                     }
                     None => {
                         let entity_changed = alert.raised.remove(&record.entity).is_some();
+                        if entity_changed {
+                            // As Redis deletes the key when the alert ends.
+                            self.notification_marks
+                                .remove(&(update.alert_id, record.entity.clone()));
+                        }
                         AlertTransition {
                             alert_id: update.alert_id,
                             entity_changed,
@@ -141,7 +149,36 @@ impl State {
         self.results.remove(&(check_id, entity.to_string()));
     }
 
+    pub(super) fn notification_marks(&self, alert_id: i64, scope: &str) -> BTreeMap<String, f64> {
+        self.notification_marks
+            .get(&(alert_id, scope.to_string()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub(super) fn update_notification_marks(
+        &mut self,
+        alert_id: i64,
+        scope: &str,
+        set: &[(String, f64)],
+        remove: &[String],
+    ) {
+        let key = (alert_id, scope.to_string());
+        let marks = self.notification_marks.entry(key.clone()).or_default();
+        for field in remove {
+            marks.remove(field);
+        }
+        for (field, value) in set {
+            marks.insert(field.clone(), *value);
+        }
+        if marks.is_empty() {
+            self.notification_marks.remove(&key);
+        }
+    }
+
     pub(super) fn forget_alert_entity(&mut self, alert_id: i64, entity: &str) {
+        self.notification_marks
+            .remove(&(alert_id, entity.to_string()));
         if let Some(alert) = self.alerts.get_mut(&alert_id) {
             alert.raised.remove(entity);
             alert.evaluated.remove(entity);

@@ -2,7 +2,9 @@
 
 mod control;
 mod events;
+mod groups;
 mod hosts;
+mod notify;
 mod queue;
 mod state;
 
@@ -16,7 +18,10 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use zmon_core::downtime::Downtime;
 use zmon_core::event::AlertEvent;
+use zmon_core::group::{Group, GroupChange, GroupSpec, Member};
 use zmon_core::host::{HostRegistration, HostReport};
+use zmon_core::monitor::ProbeSample;
+use zmon_core::notification::NotificationRequest;
 use zmon_core::status::CheckResult;
 use zmon_core::task::TrialResult;
 use zmon_core::{AlertStatus, KeySpace, Task};
@@ -32,6 +37,27 @@ pub struct RedisBus {
 }
 
 impl RedisBus {
+    fn event_stream(&self) -> events::StreamKey {
+        events::StreamKey {
+            key: self.keys.events(),
+            field: "event",
+        }
+    }
+
+    fn notify_stream(&self) -> events::StreamKey {
+        events::StreamKey {
+            key: self.keys.notify_stream(),
+            field: "request",
+        }
+    }
+
+    fn probe_stream(&self) -> events::StreamKey {
+        events::StreamKey {
+            key: self.keys.probe_samples(),
+            field: "sample",
+        }
+    }
+
     /// Does not connect yet: components start (and report not ready)
     /// while Redis is down, and connect on first use.
     pub fn new(url: &str, keys: KeySpace) -> BusResult<Self> {
@@ -185,7 +211,7 @@ impl Bus for RedisBus {
     }
 
     async fn publish_events(&self, events: &[AlertEvent]) -> BusResult<()> {
-        events::publish(self, events).await
+        events::publish(self, &self.event_stream(), events).await
     }
 
     async fn heartbeat(&self, name: &str, checks_run: u64, now: f64) -> BusResult<()> {
@@ -221,8 +247,70 @@ impl Bus for RedisBus {
         &self,
         group: &str,
         consumer: &str,
-    ) -> BusResult<Box<dyn EventConsumer>> {
-        events::consumer(self, group, consumer).await
+    ) -> BusResult<Box<dyn StreamConsumer<AlertEvent>>> {
+        events::consumer(self, self.event_stream(), group, consumer).await
+    }
+
+    async fn groups(&self) -> BusResult<Vec<Group>> {
+        groups::groups(self).await
+    }
+
+    async fn group_member(&self, member: &str) -> BusResult<Member> {
+        groups::member(self, member).await
+    }
+
+    async fn change_group(&self, change: &GroupChange) -> BusResult<i64> {
+        groups::change(self, change).await
+    }
+
+    async fn put_group(&self, id: &str, spec: &GroupSpec) -> BusResult<()> {
+        groups::put(self, id, spec).await
+    }
+
+    async fn delete_group(&self, id: &str) -> BusResult<bool> {
+        groups::delete(self, id).await
+    }
+
+    async fn notification_marks(
+        &self,
+        alert_id: i64,
+        scope: &str,
+    ) -> BusResult<BTreeMap<String, f64>> {
+        notify::marks(self, alert_id, scope).await
+    }
+
+    async fn update_notification_marks(
+        &self,
+        alert_id: i64,
+        scope: &str,
+        set: &[(String, f64)],
+        remove: &[String],
+    ) -> BusResult<()> {
+        notify::update_marks(self, alert_id, scope, set, remove).await
+    }
+
+    async fn publish_notifications(&self, requests: &[NotificationRequest]) -> BusResult<()> {
+        events::publish(self, &self.notify_stream(), requests).await
+    }
+
+    async fn notification_consumer(
+        &self,
+        group: &str,
+        consumer: &str,
+    ) -> BusResult<Box<dyn StreamConsumer<NotificationRequest>>> {
+        events::consumer(self, self.notify_stream(), group, consumer).await
+    }
+
+    async fn publish_probe_samples(&self, samples: &[ProbeSample]) -> BusResult<()> {
+        events::publish(self, &self.probe_stream(), samples).await
+    }
+
+    async fn probe_consumer(
+        &self,
+        group: &str,
+        consumer: &str,
+    ) -> BusResult<Box<dyn StreamConsumer<ProbeSample>>> {
+        events::consumer(self, self.probe_stream(), group, consumer).await
     }
 
     async fn lead(&self, role: &str, holder: &str, ttl: Duration) -> BusResult<bool> {
@@ -246,6 +334,13 @@ impl Bus for RedisBus {
         alert_ids: &[i64],
     ) -> BusResult<BTreeMap<i64, BTreeMap<String, AlertStatus>>> {
         state::alert_states(self, alert_ids).await
+    }
+
+    async fn alert_states_json(
+        &self,
+        alert_ids: &[i64],
+    ) -> BusResult<BTreeMap<i64, BTreeMap<String, Box<RawValue>>>> {
+        state::alert_states_json(self, alert_ids).await
     }
 
     async fn raised_entities(&self, alert_id: i64) -> BusResult<BTreeSet<String>> {

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use std::sync::atomic::Ordering;
 
 use ::redis::{AsyncCommands, Script};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use zmon_core::AlertStatus;
 use zmon_core::downtime::Downtime;
@@ -278,10 +279,17 @@ pub(super) async fn forget_alert_entity(
     Ok(())
 }
 
-pub(super) async fn alert_states(
+/// Keys per MGET: large enough that a dashboard's request is one or two
+/// commands, small enough that one command never blocks Redis for long.
+const MGET_CHUNK: usize = 500;
+
+/// The stored state document of every entity each alert is raised on, as
+/// (alert, entity, JSON) in the order of `alert_ids`. Two round trips: the
+/// raised sets, then the documents in chunked MGETs.
+async fn raised_state_documents(
     bus: &RedisBus,
     alert_ids: &[i64],
-) -> BusResult<BTreeMap<i64, BTreeMap<String, AlertStatus>>> {
+) -> BusResult<Vec<(i64, String, String)>> {
     let mut conn = bus.conn().await?;
     let mut pipe = ::redis::pipe();
     for id in alert_ids {
@@ -294,16 +302,48 @@ pub(super) async fn alert_states(
         .flat_map(|(id, entities)| entities.into_iter().map(move |e| (*id, e)))
         .collect();
     let mut pipe = ::redis::pipe();
-    for (id, entity) in &pairs {
-        pipe.get(bus.keys.alert_state(*id, entity));
+    for chunk in pairs.chunks(MGET_CHUNK) {
+        let keys: Vec<String> = chunk
+            .iter()
+            .map(|(id, entity)| bus.keys.alert_state(*id, entity))
+            .collect();
+        pipe.mget(keys);
     }
-    let states: Vec<Option<String>> = run_pipe(&pipe, &mut conn).await?;
-    let mut out: BTreeMap<i64, BTreeMap<String, AlertStatus>> = BTreeMap::new();
-    for ((id, entity), raw) in pairs.into_iter().zip(states) {
+    let chunks: Vec<Vec<Option<String>>> = run_pipe(&pipe, &mut conn).await?;
+    Ok(pairs
+        .into_iter()
+        .zip(chunks.into_iter().flatten())
         // A writer may be between SADD and SET; skip until both exist.
-        let Some(raw) = raw else { continue };
+        .filter_map(|((id, entity), raw)| raw.map(|raw| (id, entity, raw)))
+        .collect())
+}
+
+pub(super) async fn alert_states(
+    bus: &RedisBus,
+    alert_ids: &[i64],
+) -> BusResult<BTreeMap<i64, BTreeMap<String, AlertStatus>>> {
+    let mut out: BTreeMap<i64, BTreeMap<String, AlertStatus>> = BTreeMap::new();
+    for (id, entity, raw) in raised_state_documents(bus, alert_ids).await? {
         if let Some(status) = parse_json(&bus.keys.alert_state(id, &entity), &raw) {
             out.entry(id).or_default().insert(entity, status);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn alert_states_json(
+    bus: &RedisBus,
+    alert_ids: &[i64],
+) -> BusResult<BTreeMap<i64, BTreeMap<String, Box<RawValue>>>> {
+    let mut out: BTreeMap<i64, BTreeMap<String, Box<RawValue>>> = BTreeMap::new();
+    for (id, entity, raw) in raised_state_documents(bus, alert_ids).await? {
+        let key = || bus.keys.alert_state(id, &entity);
+        match RawValue::from_string(raw) {
+            Ok(doc) if doc.get().starts_with('{') => {
+                out.entry(id).or_default().insert(entity, doc);
+            }
+            Ok(_) => tracing::warn!(key = key(), "skipping alert state that is not an object"),
+            Err(e) => tracing::warn!(key = key(), error = %e, "skipping unreadable JSON in redis"),
         }
     }
     Ok(out)

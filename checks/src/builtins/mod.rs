@@ -3,6 +3,7 @@
 mod fleet;
 pub(crate) mod history;
 mod host;
+mod monitor;
 mod net;
 pub(crate) mod python;
 
@@ -24,6 +25,7 @@ pub(crate) fn fail<T>(message: impl Into<String>) -> FnResult<T> {
 pub(crate) fn register(engine: &mut Engine) {
     python::register(engine);
     net::register(engine);
+    monitor::register(engine);
     history::register(engine);
     fleet::register(engine);
     host::register(engine);

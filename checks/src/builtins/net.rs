@@ -71,13 +71,13 @@ fn build_client(verify: bool) -> Option<reqwest::Client> {
 }
 
 /// The timeout for one probe: its own, capped by the run's deadline.
-fn budget(requested: Option<Duration>) -> Duration {
+pub(super) fn budget(requested: Option<Duration>) -> Duration {
     let wanted = requested.unwrap_or(DEFAULT_TIMEOUT);
     context::remaining().map_or(wanted, |left| wanted.min(left))
 }
 
 /// Runs probe I/O to completion or until `timeout`.
-fn block_on<T: Send + 'static>(
+pub(super) fn block_on<T: Send + 'static>(
     timeout: Duration,
     fut: impl Future<Output = Result<T, String>> + Send + 'static,
 ) -> Result<T, String> {

@@ -118,6 +118,16 @@ pub(crate) fn items(v: &Dynamic, what: &str) -> FnResult<Array> {
     ))
 }
 
+/// [`items`] of a value the caller gives up: a list is taken, not copied.
+pub(crate) fn into_items(v: Dynamic, what: &str) -> FnResult<Array> {
+    if v.is_array() {
+        return v
+            .into_array()
+            .or_else(|_| fail(format!("{what} needs a list")));
+    }
+    items(&v, what)
+}
+
 pub(crate) fn py_str(v: &Dynamic) -> String {
     if v.is_unit() {
         return "None".into();
@@ -184,7 +194,7 @@ pub(crate) fn py_len(v: Dynamic) -> FnResult<INT> {
 }
 
 pub(crate) fn extreme(v: Dynamic, want: Ordering, what: &str) -> FnResult<Dynamic> {
-    let list = items(&v, what)?;
+    let list = into_items(v, what)?;
     let mut best: Option<Dynamic> = None;
     for item in list {
         best = Some(match best {
@@ -202,7 +212,7 @@ pub(crate) fn extreme(v: Dynamic, want: Ordering, what: &str) -> FnResult<Dynami
 }
 
 pub(crate) fn sum(v: Dynamic) -> FnResult<Dynamic> {
-    let list = items(&v, "sum()")?;
+    let list = into_items(v, "sum()")?;
     if list.iter().all(|x| x.is_int()) {
         let mut total: INT = 0;
         for x in &list {
@@ -218,7 +228,7 @@ pub(crate) fn sum(v: Dynamic) -> FnResult<Dynamic> {
 }
 
 pub(crate) fn avg(v: Dynamic) -> FnResult<Dynamic> {
-    let list = items(&v, "avg()")?;
+    let list = into_items(v, "avg()")?;
     if list.is_empty() {
         // ZMON's avg([]) is 0.
         return Ok(Dynamic::from(0 as INT));
@@ -228,7 +238,7 @@ pub(crate) fn avg(v: Dynamic) -> FnResult<Dynamic> {
 }
 
 pub(crate) fn sorted(v: Dynamic) -> FnResult<Array> {
-    let mut list = items(&v, "sorted()")?;
+    let mut list = into_items(v, "sorted()")?;
     let mut error = None;
     list.sort_by(|a, b| {
         compare(a, b).unwrap_or_else(|e| {
@@ -377,6 +387,11 @@ pub(crate) fn power(a: Dynamic, b: Dynamic) -> FnResult<Dynamic> {
 }
 
 pub(crate) fn contains(item: Dynamic, container: Dynamic) -> FnResult<bool> {
+    contains_ref(&item, &container)
+}
+
+/// [`contains`] without taking its operands, for the fast path.
+pub(crate) fn contains_ref(item: &Dynamic, container: &Dynamic) -> FnResult<bool> {
     if let Some(s) = container.read_lock::<ImmutableString>() {
         return match item.read_lock::<ImmutableString>() {
             Some(needle) => Ok(s.contains(needle.as_str())),
@@ -387,7 +402,7 @@ pub(crate) fn contains(item: Dynamic, container: Dynamic) -> FnResult<bool> {
         };
     }
     if let Some(a) = container.read_lock::<Array>() {
-        return Ok(a.iter().any(|x| equal(x, &item)));
+        return Ok(a.iter().any(|x| equal(x, item)));
     }
     if let Some(m) = container.read_lock::<Map>() {
         return Ok(item
@@ -463,7 +478,7 @@ pub(super) fn register(engine: &mut Engine) {
         .register_fn("py_sum", sum)
         .register_fn("py_avg", avg)
         .register_fn("py_sorted", sorted)
-        .register_fn("py_list", |v: Dynamic| items(&v, "list()"))
+        .register_fn("py_list", |v: Dynamic| into_items(v, "list()"))
         .register_fn("py_empty", |v: Dynamic| !truthy(&v))
         .register_fn("py_any", |v: Dynamic| -> FnResult<bool> {
             Ok(items(&v, "any()")?.iter().any(truthy))

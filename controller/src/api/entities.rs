@@ -4,7 +4,6 @@ use actix_web::{HttpResponse, delete, get, route, web};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
-use zmon_core::EntityFilter;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -19,33 +18,6 @@ pub struct ListParams {
     query: Option<String>,
     /// Keep only entities that lack this attribute.
     exclude: Option<String>,
-}
-
-fn parse_query(raw: Option<&str>) -> Result<Option<Vec<EntityFilter>>, ApiError> {
-    let Some(raw) = raw.map(str::trim).filter(|q| !q.is_empty()) else {
-        return Ok(None);
-    };
-    let value: Value = serde_json::from_str(raw)
-        .map_err(|e| ApiError::bad_request(format!("query: not valid JSON: {e}")))?;
-    let filters = match value {
-        Value::Object(map) => vec![EntityFilter::new(map)],
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Value::Object(map) => Ok(EntityFilter::new(map)),
-                _ => Err(ApiError::bad_request(format!(
-                    "query[{i}]: must be a JSON object"
-                ))),
-            })
-            .collect::<Result<_, _>>()?,
-        _ => {
-            return Err(ApiError::bad_request(
-                "query: must be a JSON object or an array of objects",
-            ));
-        }
-    };
-    Ok(Some(filters))
 }
 
 /// Create or replace an entity.
@@ -83,7 +55,7 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let query = EntityQuery {
-        filters: parse_query(params.query.as_deref())?,
+        filters: entities::parse_query(params.query.as_deref())?,
         exclude_key: params.exclude.clone().filter(|k| !k.is_empty()),
     };
     Ok(HttpResponse::Ok().json(entities::list(&state, &query).await?))
@@ -122,29 +94,4 @@ pub async fn delete_one(
     Ok(HttpResponse::Ok()
         .content_type("text/plain")
         .body(if deleted { "1" } else { "0" }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_accepts_object_or_array() {
-        assert_eq!(parse_query(None).expect("none"), None);
-        assert_eq!(
-            parse_query(Some(r#"{"type":"city"}"#))
-                .expect("obj")
-                .map(|f| f.len()),
-            Some(1)
-        );
-        assert_eq!(
-            parse_query(Some(r#"[{"a":1},{"b":2}]"#))
-                .expect("arr")
-                .map(|f| f.len()),
-            Some(2)
-        );
-        assert!(parse_query(Some("[1]")).is_err());
-        assert!(parse_query(Some("{")).is_err());
-        assert!(parse_query(Some("42")).is_err());
-    }
 }

@@ -5,7 +5,10 @@ pub mod checks;
 pub mod dashboards;
 pub mod downtimes;
 pub mod entities;
+pub mod events;
+pub mod groups;
 pub mod health;
+pub mod monitors;
 pub mod nezha;
 pub mod search;
 pub mod status;
@@ -40,6 +43,11 @@ use crate::store::AuditKind;
         checks::all_active_checks, checks::all_checks, checks::all_active_alerts,
         alerts::create, alerts::list, alerts::get_one, alerts::update, alerts::delete_one, alerts::children,
         downtimes::create, downtimes::list, downtimes::delete_one,
+        events::list, events::for_alert,
+        groups::list, groups::get_member, groups::add_member, groups::remove_member, groups::add_active,
+        groups::remove_active, groups::clear_active, groups::add_phone, groups::remove_phone, groups::set_name,
+        groups::put_group, groups::delete_group,
+        monitors::list, monitors::create, monitors::get_one, monitors::update, monitors::delete_one,
         status::platform, status::alerts, status::all_entities, status::active_alerts, status::teams,
         dashboards::get_one, dashboards::upsert, dashboards::upsert_by_id,
         search::quick_search, search::list_onetime_tokens, search::create_onetime_token,
@@ -51,7 +59,10 @@ use crate::store::AuditKind;
     security(("basic" = []), ("bearer" = [])),
     tags(
         (name = "entities"), (name = "check-definitions"), (name = "checks", description = "Lists the scheduler loads"),
-        (name = "alert-definitions"), (name = "downtimes"), (name = "status"), (name = "teams"),
+        (name = "alert-definitions"), (name = "downtimes"),
+        (name = "events", description = "The event history: alert changes and notifications"),
+        (name = "groups", description = "On-call groups that notifications address as group:<g> and active:<g>"),
+        (name = "monitors", description = "ICMP ping and TCP-connect monitors run from each covered host"), (name = "status"), (name = "teams"),
         (name = "dashboards"), (name = "search"),
         (name = "trial-runs", description = "Try checks and conditions; run checks now"),
         (name = "onetime-tokens", description = "Login codes for wall monitors"),
@@ -111,6 +122,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(downtimes::create)
         .service(downtimes::list)
         .service(downtimes::delete_one)
+        .service(events::list)
+        .service(events::for_alert)
+        .service(groups::list)
+        .service(groups::get_member)
+        .service(groups::add_member)
+        .service(groups::remove_member)
+        .service(groups::add_active)
+        .service(groups::remove_active)
+        .service(groups::clear_active)
+        .service(groups::add_phone)
+        .service(groups::remove_phone)
+        .service(groups::set_name)
+        .service(groups::put_group)
+        .service(groups::delete_group)
+        .service(monitors::list)
+        .service(monitors::create)
+        .service(monitors::get_one)
+        .service(monitors::update)
+        .service(monitors::delete_one)
         .service(nezha::server_list)
         .service(nezha::server_details)
         .service(nezha::monitor)
@@ -188,7 +218,7 @@ pub async fn trim_trailing_slash(
 }
 
 /// Gives error responses that actix produces itself (405, malformed
-/// requests) the same JSON body as ours.
+/// requests) the same JSON body as ours. UI pages keep their HTML.
 pub fn json_error_body<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
@@ -196,7 +226,7 @@ pub fn json_error_body<B: MessageBody + 'static>(
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     if is_json {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

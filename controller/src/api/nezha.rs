@@ -29,8 +29,9 @@ pub struct DetailsQuery {
     strict: Option<String>,
 }
 
-fn strict(flag: Option<&str>) -> bool {
-    matches!(flag, Some("1" | "true" | "yes"))
+/// `?strict=1`, or the controller's `nezha_strict_auth` setting.
+fn strict(state: &AppState, flag: Option<&str>) -> bool {
+    state.nezha_strict_auth || matches!(flag, Some("1" | "true" | "yes"))
 }
 
 async fn caller(state: &AppState, req: &HttpRequest) -> Result<Caller, ApiError> {
@@ -80,7 +81,7 @@ async fn answer(
     strict_flag: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     if let Err(e) = caller(state, req).await {
-        return refused(e, strict(strict_flag));
+        return refused(e, strict(state, strict_flag));
     }
     let now = state.clock.now().timestamp();
     let servers = fleet::servers(state, &selection, now).await?;
@@ -124,10 +125,10 @@ pub async fn server_details(
     answer(&state, &req, selection, query.strict.as_deref()).await
 }
 
-/// `GET /api/v1/monitor/{id}`: the ICMP/TCP monitor history of a server.
-/// Monitors are not run yet, so a known server has an empty history;
-/// the errors are Nezha's (HTTP 400 for a bad id, 404 for an unknown one).
-/// Like Nezha it needs no token, except for servers hidden from guests.
+/// `GET /api/v1/monitor/{id}`: the last 24 h of every ICMP/TCP monitor
+/// probed from a server (see [`fleet::monitor_history`]). The errors are
+/// Nezha's (HTTP 400 for a bad id, 404 for an unknown one). Like Nezha it
+/// needs no token, except for servers hidden from guests.
 #[get("/api/v1/monitor/{id}")]
 pub async fn monitor(
     state: web::Data<AppState>,
@@ -149,5 +150,7 @@ pub async fn monitor(
     if server.hide_for_guest && caller(&state, &req).await.is_err() {
         return Ok(HttpResponse::Forbidden().json(json!({"code": 403, "message": "需要认证"})));
     }
-    Ok(envelope(json!([]), now))
+    let history = fleet::monitor_history(&state, &server, now).await?;
+    let result = serde_json::to_value(history).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(envelope(result, now))
 }

@@ -1,8 +1,8 @@
 //! Authentication: who is calling, with which role and teams.
 //!
 //! Credentials come as HTTP Basic (local users with argon2 hashes) or as a
-//! Bearer token (API tokens kept as SHA-256 hashes, or pre-shared tokens
-//! from a file). The answers to missing and wrong credentials are ZMON's,
+//! Bearer token (API tokens kept as SHA-256 hashes, pre-shared tokens from
+//! a file, or the JWT the controller issues at UI login). The answers to missing and wrong credentials are ZMON's,
 //! byte for byte.
 
 pub mod login_cache;
@@ -93,6 +93,11 @@ impl Authenticator {
             Credentials::Basic { user, password } => self.basic(&user, password).await,
             Credentials::Bearer(token) => self.bearer(&token).await,
         }
+    }
+
+    /// A local user's name and password, as the UI's login form sends them.
+    pub async fn password_login(&self, user: &str, password: String) -> Result<Caller, ApiError> {
+        self.basic(user, password).await
     }
 
     async fn basic(&self, user: &str, password: String) -> Result<Caller, ApiError> {
@@ -199,9 +204,38 @@ impl FromRequest for Caller {
                 Some(Ok(h)) => Some(h),
                 Some(Err(_)) => return Err(ApiError::BadCredentials),
             };
+            if let Some(token) = header.as_deref().and_then(session_token)
+                && let Some(caller) = session_caller(&state, token).await?
+            {
+                return Ok(caller);
+            }
             state.auth.authenticate(header.as_deref()).await
         })
     }
+}
+
+/// A Bearer credential that is a JWT (three dot-separated parts) rather
+/// than an API token (`zmon_…`, no dots) or a pre-shared token.
+fn session_token(header: &str) -> Option<&str> {
+    let (scheme, value) = header.trim().split_once(' ')?;
+    let value = value.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && value.matches('.').count() == 2).then_some(value)
+}
+
+/// The JWTs the controller issues at UI login also work as Bearer tokens on
+/// the API, for as long as the session lasts; the user is read again, so a
+/// deleted user's JWT stops working at once. `None` when the token is not
+/// a valid session, so it is tried as an API or pre-shared token next.
+async fn session_caller(state: &AppState, token: &str) -> Result<Option<Caller>, ApiError> {
+    let now = state.clock.now().timestamp();
+    let Ok(claims) = state.ui.sessions.decode(token, now) else {
+        return Ok(None);
+    };
+    Ok(state.store.user(&claims.sub).await?.map(|user| Caller {
+        uid: user.name,
+        role: user.role,
+        teams: user.teams,
+    }))
 }
 
 #[cfg(test)]
@@ -236,5 +270,14 @@ mod tests {
         assert!(
             matches!(parse_header(Some("bearer tok")), Ok(Credentials::Bearer(t)) if t == "tok")
         );
+    }
+
+    #[test]
+    fn only_jwt_shaped_bearer_tokens_are_taken_for_sessions() {
+        assert_eq!(session_token("Bearer a.b.c"), Some("a.b.c"));
+        assert_eq!(session_token("bearer  a.b.c "), Some("a.b.c"));
+        assert_eq!(session_token("Bearer zmon_abcdef"), None);
+        assert_eq!(session_token("Basic a.b.c"), None);
+        assert_eq!(session_token("Bearer a.b"), None);
     }
 }

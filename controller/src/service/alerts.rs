@@ -23,13 +23,17 @@ fn inheritance_error(e: InheritanceError) -> ApiError {
     }
 }
 
-/// The condition compiles and the period parses, as workers will need.
+/// The condition compiles and the period and notifications parse, as
+/// workers will need.
 fn check_language(draft: &AlertNodeDraft) -> Result<(), ApiError> {
     if let Some(condition) = &draft.condition {
         language::check_script("condition", condition)?;
     }
     if let Some(period) = &draft.period {
         language::check_period(period)?;
+    }
+    for (i, entry) in draft.notifications.iter().flatten().enumerate() {
+        language::check_notification(&format!("notifications[{i}]"), entry)?;
     }
     Ok(())
 }
@@ -191,11 +195,21 @@ pub async fn delete(
 
 /// The merged view of one definition.
 pub async fn get(state: &AppState, id: i64) -> Result<AlertDefinition, ApiError> {
+    Ok(get_with_lineage(state, id).await?.0)
+}
+
+/// The merged view of one definition and the nodes it merges (the node
+/// first, then its ancestors), read once.
+pub async fn get_with_lineage(
+    state: &AppState,
+    id: i64,
+) -> Result<(AlertDefinition, Vec<AlertDefinition>), ApiError> {
     let lineage = state.store.alert_lineage(id).await?;
     let node = lineage.first().cloned().ok_or_else(|| not_found(id))?;
-    AlertTree::new(lineage)
+    let merged = AlertTree::new(lineage.clone())
         .effective(&node)
-        .map_err(inheritance_error)
+        .map_err(inheritance_error)?;
+    Ok((merged, lineage))
 }
 
 /// Merged views of the direct children of a definition.

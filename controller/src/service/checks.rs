@@ -1,6 +1,8 @@
 //! Check definitions: upsert by id, else source URL, else (name, team).
 
-use zmon_core::check::{CheckDefinition, CheckDefinitionInput, DefinitionStatus};
+use zmon_core::check::{
+    CheckDefinition, CheckDefinitionInput, DefinitionStatus, MONITOR_SOURCE_PREFIX,
+};
 
 use super::audit_entry;
 use crate::auth::Caller;
@@ -41,6 +43,18 @@ pub async fn upsert(
             .await?
         }
     };
+    if let Some(current) = &existing {
+        refuse_managed(&current.check)?;
+    }
+    if check
+        .source_url
+        .as_deref()
+        .is_some_and(|u| u.to_ascii_lowercase().starts_with(MONITOR_SOURCE_PREFIX))
+    {
+        return Err(ApiError::bad_request(format!(
+            "source_url: '{MONITOR_SOURCE_PREFIX}' is reserved for checks that monitors manage"
+        )));
+    }
     caller.may_write_check(
         existing.as_ref().map(|e| (&e.check, e.created_by.as_str())),
         &check.owning_team,
@@ -81,6 +95,7 @@ pub async fn delete(
     caller.require_write()?;
     let mut tx = state.store.begin().await?;
     let current = tx.lock_check(id).await?.ok_or_else(|| not_found(id))?;
+    refuse_managed(&current.check)?;
     caller.may_delete_check(&current.check)?;
     let users = tx.alerts_using_check(id).await?;
     if !users.is_empty() {
@@ -103,6 +118,17 @@ pub async fn delete(
     .await?;
     tx.commit().await?;
     Ok(current.check)
+}
+
+/// A monitor's check changes only through its monitor.
+fn refuse_managed(check: &CheckDefinition) -> Result<(), ApiError> {
+    match check.monitor_id() {
+        Some(monitor) => Err(ApiError::Conflict(format!(
+            "check definition {} is managed by monitor {monitor}; change it through /api/v1/monitors/{monitor}",
+            check.id
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn not_found(id: i64) -> ApiError {

@@ -9,9 +9,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 use zmon_core::check::DefinitionStatus;
 use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeRequest, covered_pairs};
+use zmon_core::event::{AlertEvent, AlertEventKind};
 
 use super::{alerts, audit_entry};
 use crate::auth::Caller;
@@ -112,7 +114,79 @@ pub async fn create(
     if let Err(e) = state.bus.mirror_downtimes(&downtimes).await {
         tracing::warn!(error = %e, group = %group_id, "downtime stored; the Redis mirror will catch up");
     }
+    let (at, ts) = (now.timestamp(), now.timestamp_micros() as f64 / 1e6);
+    let mut history = downtime_events(
+        &downtimes,
+        AlertEventKind::DowntimeCreated,
+        &caller.uid,
+        None,
+        ts,
+    );
+    let started: Vec<Downtime> = downtimes
+        .iter()
+        .filter(|d| d.is_active_at(at))
+        .cloned()
+        .collect();
+    history.extend(downtime_events(
+        &started,
+        AlertEventKind::DowntimeStarted,
+        &caller.uid,
+        None,
+        ts,
+    ));
+    record_history(state, history).await;
     Ok(group)
+}
+
+/// One event per (alert, entity) a downtime covers.
+fn downtime_events(
+    downtimes: &[Downtime],
+    kind: AlertEventKind,
+    actor: &str,
+    reason: Option<&str>,
+    ts: f64,
+) -> Vec<(String, AlertEvent)> {
+    downtimes
+        .iter()
+        .map(|d| {
+            let mut data = json!({
+                "downtime_id": d.id,
+                "group_id": d.group_id,
+                "comment": d.comment,
+                "start_time": d.start_time,
+                "end_time": d.end_time,
+                "created_by": d.created_by,
+            });
+            if let Some(reason) = reason {
+                data["reason"] = json!(reason);
+            }
+            (
+                // One id per downtime and kind, so several controllers
+                // recording the same change store it once.
+                format!("downtime-{}-{}", kind.as_str().to_ascii_lowercase(), d.id),
+                AlertEvent {
+                    kind,
+                    alert_id: d.alert_id,
+                    entity: d.entity.clone(),
+                    ts,
+                    captures: Map::new(),
+                    value: Value::Null,
+                    worker: actor.to_string(),
+                    data: Some(data),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The change is committed; the history is best effort.
+async fn record_history(state: &AppState, events: Vec<(String, AlertEvent)>) {
+    if events.is_empty() {
+        return;
+    }
+    if let Err(e) = state.store.append_alert_events(&events).await {
+        tracing::warn!(error = %e, "downtime changed; recording it in the event history failed");
+    }
 }
 
 /// Ends a downtime group early. An unknown id succeeds with nothing
@@ -143,6 +217,27 @@ pub async fn delete(
     if let Err(e) = state.bus.unmirror_downtimes(&downtimes).await {
         tracing::warn!(error = %e, group = %id, "downtime deleted; the Redis mirror will catch up");
     }
+    let (at, ts) = (now.timestamp(), now.timestamp_micros() as f64 / 1e6);
+    let mut history = downtime_events(
+        &downtimes,
+        AlertEventKind::DowntimeDeleted,
+        &caller.uid,
+        None,
+        ts,
+    );
+    let cut_short: Vec<Downtime> = downtimes
+        .iter()
+        .filter(|d| d.is_active_at(at))
+        .cloned()
+        .collect();
+    history.extend(downtime_events(
+        &cut_short,
+        AlertEventKind::DowntimeEnded,
+        &caller.uid,
+        Some("deleted"),
+        ts,
+    ));
+    record_history(state, history).await;
     Ok(group)
 }
 
@@ -189,6 +284,53 @@ pub async fn sync_mirror(state: &AppState, force: bool) -> Result<bool, ApiError
 
 /// Keeps the mirror in step until the process ends. A full rebuild also
 /// runs every `full_every`, clearing expired entries.
+/// Records downtimes that came into force or ran out since the last look.
+/// Event ids are per downtime and kind, so what a create or delete already
+/// recorded, another controller, or a restart is stored once.
+async fn record_starts_and_ends(
+    state: &AppState,
+    in_force: &mut HashMap<Uuid, Downtime>,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let at = now.timestamp();
+    let current: HashMap<Uuid, Downtime> = state
+        .store
+        .live_downtimes(at)
+        .await?
+        .into_iter()
+        .filter(|d| d.is_active_at(at))
+        .map(|d| (d.id, d))
+        .collect();
+    let started: Vec<Downtime> = current
+        .values()
+        .filter(|d| !in_force.contains_key(&d.id))
+        .cloned()
+        .collect();
+    let ended: Vec<Downtime> = in_force
+        .values()
+        .filter(|d| !current.contains_key(&d.id))
+        .cloned()
+        .collect();
+    let ts = now.timestamp_micros() as f64 / 1e6;
+    let mut history = downtime_events(
+        &started,
+        AlertEventKind::DowntimeStarted,
+        "controller",
+        None,
+        ts,
+    );
+    history.extend(downtime_events(
+        &ended,
+        AlertEventKind::DowntimeEnded,
+        "controller",
+        Some("expired"),
+        ts,
+    ));
+    record_history(state, history).await;
+    *in_force = current;
+    Ok(())
+}
+
 pub async fn mirror_loop(
     state: actix_web::web::Data<AppState>,
     every: Duration,
@@ -196,7 +338,11 @@ pub async fn mirror_loop(
 ) {
     let mut last_full = Instant::now();
     let mut healthy = true;
+    let mut in_force: HashMap<Uuid, Downtime> = HashMap::new();
     loop {
+        if let Err(e) = record_starts_and_ends(&state, &mut in_force).await {
+            tracing::debug!(error = %e, "cannot check which downtimes started or ended");
+        }
         let force = last_full.elapsed() >= full_every;
         match sync_mirror(&state, force).await {
             Ok(rebuilt) => {

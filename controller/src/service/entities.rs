@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 use zmon_core::Entity;
+use zmon_core::EntityFilter;
 use zmon_core::time::entity_timestamp;
 
 use super::audit_entry;
@@ -113,4 +114,58 @@ pub async fn list(
         .into_iter()
         .map(present)
         .collect())
+}
+
+/// The `query` of an entity search: a JSON filter object, or a list of
+/// them (any may match).
+pub fn parse_query(raw: Option<&str>) -> Result<Option<Vec<EntityFilter>>, ApiError> {
+    let Some(raw) = raw.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    let value: Value = serde_json::from_str(raw)
+        .map_err(|e| ApiError::bad_request(format!("query: not valid JSON: {e}")))?;
+    let filters = match value {
+        Value::Object(map) => vec![EntityFilter::new(map)],
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Object(map) => Ok(EntityFilter::new(map)),
+                _ => Err(ApiError::bad_request(format!(
+                    "query[{i}]: must be a JSON object"
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(ApiError::bad_request(
+                "query: must be a JSON object or an array of objects",
+            ));
+        }
+    };
+    Ok(Some(filters))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_accepts_object_or_array() {
+        assert_eq!(parse_query(None).expect("none"), None);
+        assert_eq!(
+            parse_query(Some(r#"{"type":"city"}"#))
+                .expect("obj")
+                .map(|f| f.len()),
+            Some(1)
+        );
+        assert_eq!(
+            parse_query(Some(r#"[{"a":1},{"b":2}]"#))
+                .expect("arr")
+                .map(|f| f.len()),
+            Some(2)
+        );
+        assert!(parse_query(Some("[1]")).is_err());
+        assert!(parse_query(Some("{")).is_err());
+        assert!(parse_query(Some("42")).is_err());
+    }
 }

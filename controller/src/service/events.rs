@@ -1,69 +1,31 @@
 //! Keeps the alert events that workers publish: reads them from the bus
-//! and appends them to the store. Several controllers share the work; an
-//! event is acknowledged only after it is stored, so none is lost.
+//! and appends them to the store (at most once each: the store skips an
+//! event id it has).
 
-use std::time::Duration;
+use async_trait::async_trait;
+use zmon_core::event::AlertEvent;
 
-use actix_web::web;
-
+use super::streams::{GROUP, StreamSink};
+use crate::bus::{BusResult, StreamConsumer};
 use crate::state::AppState;
+use crate::store::StoreResult;
 
-pub const GROUP: &str = "controller";
-const BATCH: usize = 200;
-const WAIT: Duration = Duration::from_secs(1);
+pub struct AlertEvents;
 
-pub async fn consume_loop(state: web::Data<AppState>, consumer: String) {
-    let mut healthy = true;
-    loop {
-        let mut events = match state.bus.event_consumer(GROUP, &consumer).await {
-            Ok(c) => c,
-            Err(e) => {
-                if healthy {
-                    tracing::warn!(error = %e, "cannot read alert events; retrying");
-                }
-                healthy = false;
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                continue;
-            }
-        };
-        loop {
-            let batch = match events.next(BATCH, WAIT).await {
-                Ok(b) => b,
-                Err(e) => {
-                    if healthy {
-                        tracing::warn!(error = %e, "reading alert events failed; reconnecting");
-                    }
-                    healthy = false;
-                    break;
-                }
-            };
-            if !healthy {
-                tracing::info!("reading alert events again");
-                healthy = true;
-            }
-            if batch.is_empty() {
-                continue;
-            }
-            let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
-            let good: Vec<_> = batch
-                .into_iter()
-                .filter_map(|(id, event)| match event {
-                    Ok(e) => Some((id, e)),
-                    Err(e) => {
-                        tracing::warn!(event = %id, error = %e, "skipping an unreadable alert event");
-                        None
-                    }
-                })
-                .collect();
-            if let Err(e) = state.store.append_alert_events(&good).await {
-                // Not acknowledged: the events come back to a consumer.
-                tracing::warn!(error = %e, "cannot store alert events; they will be retried");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            if let Err(e) = events.ack(&ids).await {
-                tracing::debug!(error = %e, "could not acknowledge alert events; they are stored once anyway");
-            }
-        }
+#[async_trait]
+impl StreamSink for AlertEvents {
+    type Entry = AlertEvent;
+    const WHAT: &'static str = "alert events";
+
+    async fn open(
+        &self,
+        state: &AppState,
+        consumer: &str,
+    ) -> BusResult<Box<dyn StreamConsumer<AlertEvent>>> {
+        state.bus.event_consumer(GROUP, consumer).await
+    }
+
+    async fn keep(&self, state: &AppState, entries: Vec<(String, AlertEvent)>) -> StoreResult<()> {
+        state.store.append_alert_events(&entries).await.map(|_| ())
     }
 }

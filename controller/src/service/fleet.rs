@@ -23,6 +23,9 @@ pub const ONLINE_WITHIN_SECS: i64 = 10;
 #[derive(Debug, Clone, Serialize)]
 pub struct Server {
     pub id: i64,
+    /// The host entity behind the fleet id (not part of Nezha's shape).
+    #[serde(skip)]
+    pub entity_id: String,
     pub name: String,
     pub tag: String,
     pub last_active: i64,
@@ -152,6 +155,7 @@ fn server(
     let last_active = report.map_or(NEVER, |r| r.last_active);
     Server {
         id,
+        entity_id: text(doc, "id"),
         name,
         tag,
         last_active,
@@ -224,4 +228,68 @@ fn status(report: Option<&HostReport>) -> Value {
         "Temperatures": temperatures,
         "GPU": s.gpu.unwrap_or(0.0),
     })
+}
+
+/// The history window of `GET /api/v1/monitor/{id}`.
+pub const MONITOR_HISTORY_SECS: i64 = 24 * 3600;
+
+/// One monitor's last 24 h from one server, in Nezha's parallel arrays:
+/// `created_at` is the minute in epoch ms, `avg_delay` the mean over the
+/// successful probes of that minute (`null` when all failed; Nezha
+/// averaged failures in as 0 ms), and ours, `failed`, the failed probes.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MonitorHistory {
+    pub monitor_id: i64,
+    pub server_id: i64,
+    pub monitor_name: String,
+    pub server_name: String,
+    pub created_at: Vec<i64>,
+    pub avg_delay: Vec<Option<f64>>,
+    pub failed: Vec<i64>,
+}
+
+/// Every monitor's history from `server`, by monitor id.
+pub async fn monitor_history(
+    state: &AppState,
+    server: &Server,
+    now: i64,
+) -> Result<Vec<MonitorHistory>, ApiError> {
+    let minutes = state
+        .store
+        .monitor_history(server.id, now - MONITOR_HISTORY_SECS)
+        .await?;
+    if minutes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: HashMap<i64, String> = state
+        .store
+        .monitors()
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.name))
+        .collect();
+    let mut out: Vec<MonitorHistory> = Vec::new();
+    for minute in minutes {
+        if out.last().is_none_or(|h| h.monitor_id != minute.monitor_id) {
+            out.push(MonitorHistory {
+                monitor_id: minute.monitor_id,
+                server_id: server.id,
+                monitor_name: names.get(&minute.monitor_id).cloned().unwrap_or_default(),
+                server_name: server.name.clone(),
+                created_at: Vec::new(),
+                avg_delay: Vec::new(),
+                failed: Vec::new(),
+            });
+        }
+        if let Some(history) = out.last_mut() {
+            history.created_at.push(minute.minute * 1000);
+            history.avg_delay.push(
+                minute
+                    .avg_delay_ms()
+                    .map(|ms| (ms * 1000.0).round() / 1000.0),
+            );
+            history.failed.push(minute.failures);
+        }
+    }
+    Ok(out)
 }

@@ -29,7 +29,14 @@ pub async fn sync_loop(state: web::Data<AppState>, interval: Duration) {
     let mut applied: HashMap<String, (HostRegistration, Instant)> = HashMap::new();
     let mut healthy = true;
     loop {
-        match sync_once(&state, &mut applied).await {
+        let synced = match state.bus.host_registrations().await {
+            Ok(registrations) => {
+                sample_status(&state, &registrations).await;
+                sync_once(&state, registrations, &mut applied).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        match synced {
             Ok(()) if !healthy => {
                 tracing::info!("host registrations are synchronised again");
                 healthy = true;
@@ -44,11 +51,20 @@ pub async fn sync_loop(state: web::Data<AppState>, interval: Duration) {
     }
 }
 
+/// Keeps each registered host's latest report in the UI's history.
+async fn sample_status(state: &AppState, registrations: &[HostRegistration]) {
+    let ids: Vec<String> = registrations.iter().map(|r| r.id.clone()).collect();
+    if let Ok(reports) = state.bus.host_reports(&ids).await {
+        let reports: Vec<_> = reports.into_values().collect();
+        state.host_history.record(&reports);
+    }
+}
+
 async fn sync_once(
     state: &AppState,
+    registrations: Vec<HostRegistration>,
     applied: &mut HashMap<String, (HostRegistration, Instant)>,
 ) -> Result<(), ApiError> {
-    let registrations = state.bus.host_registrations().await?;
     let caller = Caller {
         uid: REGISTRAR.into(),
         role: Role::Admin,

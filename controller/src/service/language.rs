@@ -15,3 +15,11 @@ pub fn check_period(period: &str) -> Result<(), ApiError> {
         .map(|_| ())
         .map_err(|e| ApiError::bad_request(format!("period: {e}")))
 }
+
+/// A notification entry must call a known function with literal
+/// arguments; the error names the entry.
+pub fn check_notification(field: &str, entry: &str) -> Result<(), ApiError> {
+    zmon_checks::notification::parse(entry)
+        .map(|_| ())
+        .map_err(|e| ApiError::bad_request(format!("{field}: {e}")))
+}

@@ -9,11 +9,16 @@ pub mod downtimes;
 pub mod entities;
 pub mod events;
 pub mod fleet;
+pub mod groups;
+pub mod host_history;
 pub mod hosts;
 pub mod language;
+pub mod monitors;
 pub mod onetime_tokens;
+pub mod probes;
 pub mod search;
 pub mod status;
+pub mod streams;
 pub mod trials;
 
 use chrono::{DateTime, Utc};

@@ -322,3 +322,43 @@ async fn conditions_periods_and_commands_are_compiled_on_save() {
     assert_eq!(status, 400);
     assert!(message(&body).starts_with("command is not valid"), "{body}");
 }
+
+#[tokio::test]
+async fn notifications_are_parsed_on_save() {
+    let (app, user, check_id) = setup().await;
+    let body = |notifications: Value| {
+        json!({"name": "Load", "description": "load", "team": "platform", "responsible_team": "platform",
+            "condition": "value > 1", "check_definition_id": check_id, "priority": 2,
+            "notifications": notifications})
+    };
+    for notifications in [
+        json!([]),
+        json!([
+            "send_mail('team@example.org', repeat=5*60)",
+            "send_slack(channel='#ops')",
+            "notify_pagerduty(routing_key='k', per_entity=True)",
+            "send_sms('active:db-oncall')",
+            "notify_http('https://hooks.example.org/x')",
+            "notify_opsgenie(teams=['db'])"
+        ]),
+    ] {
+        let (status, stored) = post(&app, &user, body(notifications.clone())).await;
+        assert_eq!(status, 200, "{notifications}: {stored}");
+        assert_eq!(stored["notifications"], notifications, "stored as written");
+    }
+    for (entry, expected) in [
+        (
+            "send_mail('a@b.c', colour='red')",
+            "notifications[1]: send_mail() got an unexpected keyword argument 'colour'",
+        ),
+        (
+            "send_fax('123')",
+            "notifications[1]: unknown notification function 'send_fax'",
+        ),
+        ("send_mail('a@b.c'", "notifications[1] has an unclosed"),
+    ] {
+        let (status, reply) = post(&app, &user, body(json!(["send_mail('ok@b.c')", entry]))).await;
+        assert_eq!(status, 400, "{entry}: {reply}");
+        assert!(message(&reply).starts_with(expected), "{entry}: {reply}");
+    }
+}

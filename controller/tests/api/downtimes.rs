@@ -271,3 +271,133 @@ async fn the_mirror_is_rebuilt_after_redis_loses_it() {
         "deleted downtimes stay deleted"
     );
 }
+
+#[tokio::test]
+async fn downtimes_are_recorded_in_the_event_history() {
+    let w = world().await;
+    let now = w.app.now_secs();
+    let (status, group) = w
+        .post(json!({"comment": "patching", "end_time": now + 3600, "entities": ["h1"]}))
+        .await;
+    assert_eq!(status, 200, "{group}");
+    let (_, later) = w
+        .post(json!({"comment": "tomorrow", "start_time": now + 86_400, "end_time": now + 90_000, "entities": ["h2"]}))
+        .await;
+    let path = format!("/api/v2/alert-definitions/{}/events", w.all_hosts);
+    let (status, page) = send(w.app.request(Method::GET, &path, &w.user)).await;
+    assert_eq!(status, 200, "{page}");
+    let kinds = |page: &Value| -> Vec<(String, String)> {
+        let mut k: Vec<_> = page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                (
+                    i["type"].as_str().unwrap_or_default().to_string(),
+                    i["entity"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        kinds(&page),
+        [
+            ("DOWNTIME_CREATED".to_string(), "h1".to_string()),
+            ("DOWNTIME_CREATED".to_string(), "h2".to_string()),
+            ("DOWNTIME_STARTED".to_string(), "h1".to_string()),
+        ],
+        "the future one has not started"
+    );
+    let item = &page["items"][0];
+    assert_eq!(item["actor"], "alice");
+    assert!(item["data"]["downtime_id"].is_string());
+    let (status, _) = send(w.app.request(
+        Method::DELETE,
+        &format!(
+            "/api/v1/downtimes/{}",
+            group["id"].as_str().unwrap_or_default()
+        ),
+        &w.user,
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = send(w.app.request(
+        Method::DELETE,
+        &format!(
+            "/api/v1/downtimes/{}",
+            later["id"].as_str().unwrap_or_default()
+        ),
+        &w.user,
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let (_, page) = send(w.app.request(
+        Method::GET,
+        &format!("{path}?types=DOWNTIME_DELETED,DOWNTIME_ENDED"),
+        &w.user,
+    ))
+    .await;
+    assert_eq!(
+        kinds(&page),
+        [
+            ("DOWNTIME_DELETED".to_string(), "h1".to_string()),
+            ("DOWNTIME_DELETED".to_string(), "h2".to_string()),
+            ("DOWNTIME_ENDED".to_string(), "h1".to_string()),
+        ],
+        "only the running one ended"
+    );
+    let ended = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["type"] == "DOWNTIME_ENDED")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ended["data"]["reason"], "deleted");
+}
+
+#[tokio::test]
+async fn scheduled_downtimes_start_and_expire_in_the_history() {
+    let w = world().await;
+    let now = w.app.now_secs();
+    let (status, _) = w
+        .post(json!({"comment": "window", "start_time": now + 60, "end_time": now + 120, "entities": ["h2"]}))
+        .await;
+    assert_eq!(status, 200);
+    let path = format!(
+        "/api/v2/alert-definitions/{}/events?types=DOWNTIME_STARTED,DOWNTIME_ENDED",
+        w.all_hosts
+    );
+    let seen = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| {
+                format!(
+                    "{} {}",
+                    i["type"].as_str().unwrap_or_default(),
+                    i["data"]["reason"]
+                )
+            })
+            .collect()
+    };
+    w.app.set_time_millis((now + 61) * 1000);
+    let started = eventually(Duration::from_secs(10), || async {
+        let (_, page) = send(w.app.request(Method::GET, &path, &w.user)).await;
+        let s = seen(&page);
+        (!s.is_empty()).then_some(s)
+    })
+    .await;
+    assert_eq!(started, ["DOWNTIME_STARTED null"]);
+    w.app.set_time_millis((now + 121) * 1000);
+    let ended = eventually(Duration::from_secs(10), || async {
+        let (_, page) = send(w.app.request(Method::GET, &path, &w.user)).await;
+        let s = seen(&page);
+        (s.len() == 2).then_some(s)
+    })
+    .await;
+    assert_eq!(ended[0], "DOWNTIME_ENDED \"expired\"", "newest first");
+}

@@ -88,6 +88,24 @@ impl TestApp {
         Self::spawn_with(Options::default()).await
     }
 
+    /// A controller that turns host registrations into entities every
+    /// 100 ms, for tests of hosts.
+    pub async fn spawn_with_fast_host_sync() -> Self {
+        Self::spawn_with(Options {
+            configure: Box::new(|c| c.host_sync_interval = Duration::from_millis(100)),
+        })
+        .await
+    }
+
+    /// The bus this controller uses, as workers would reach it.
+    pub fn bus(&self) -> RedisBus {
+        RedisBus::new(
+            &zmon_controller::bus::testing::redis_url(),
+            self.keys.clone(),
+        )
+        .expect("bus")
+    }
+
     pub async fn spawn_with(options: Options) -> Self {
         zmon_checks::install_crypto_provider();
         let database = Database::create().await;

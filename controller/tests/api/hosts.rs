@@ -4,18 +4,11 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use zmon_controller::bus::{Bus, RedisBus};
+use zmon_controller::bus::Bus;
 use zmon_core::Role;
 use zmon_core::host::{HostFacts, HostRegistration};
 
-use crate::helpers::{Auth, Options, TestApp, send};
-
-async fn spawn() -> TestApp {
-    TestApp::spawn_with(Options {
-        configure: Box::new(|c| c.host_sync_interval = Duration::from_millis(100)),
-    })
-    .await
-}
+use crate::helpers::{Auth, TestApp, send};
 
 fn registration(mem_total: u64) -> HostRegistration {
     HostRegistration {
@@ -54,13 +47,9 @@ async fn wait_for_entity(app: &TestApp, auth: &Auth, accept: impl Fn(&Value) -> 
 
 #[tokio::test]
 async fn a_registration_becomes_a_host_entity_and_keeps_what_people_added() {
-    let app = spawn().await;
+    let app = TestApp::spawn_with_fast_host_sync().await;
     let admin = app.admin().await;
-    let bus = RedisBus::new(
-        &zmon_controller::bus::testing::redis_url(),
-        app.keys.clone(),
-    )
-    .expect("bus");
+    let bus = app.bus();
     bus.register_host(&registration(8 << 30))
         .await
         .expect("register");
@@ -107,7 +96,7 @@ async fn a_registration_becomes_a_host_entity_and_keeps_what_people_added() {
 
 #[tokio::test]
 async fn a_registration_never_takes_over_an_entity_of_another_type() {
-    let app = spawn().await;
+    let app = TestApp::spawn_with_fast_host_sync().await;
     let admin = app.admin().await;
     let (status, _) = send(
         app.request(Method::PUT, "/api/v1/entities", &admin)
@@ -115,11 +104,7 @@ async fn a_registration_never_takes_over_an_entity_of_another_type() {
     )
     .await;
     assert_eq!(status, 200);
-    let bus = RedisBus::new(
-        &zmon_controller::bus::testing::redis_url(),
-        app.keys.clone(),
-    )
-    .expect("bus");
+    let bus = app.bus();
     bus.register_host(&registration(1)).await.expect("register");
     // Another host registered after it is still synchronised.
     let mut other = registration(1);

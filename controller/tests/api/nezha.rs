@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use zmon_controller::bus::{Bus, RedisBus};
+use zmon_controller::bus::Bus;
 use zmon_core::Role;
 use zmon_core::host::{HostFacts, HostRegistration, HostReport, HostStatus, Temperature};
 
@@ -17,7 +17,7 @@ struct Fleet {
     token: String,
 }
 
-fn registration(id: &str, ipv4: &str) -> HostRegistration {
+pub fn registration(id: &str, ipv4: &str) -> HostRegistration {
     HostRegistration {
         id: id.into(),
         queue: format!("host-{id}"),
@@ -46,15 +46,8 @@ fn registration(id: &str, ipv4: &str) -> HostRegistration {
 /// Three hosts: `web-1` reporting now, `web-2` (tagged, display index 5)
 /// reporting a minute ago, `db-1` never reporting.
 async fn fleet() -> Fleet {
-    let app = TestApp::spawn_with(Options {
-        configure: Box::new(|c| c.host_sync_interval = Duration::from_millis(100)),
-    })
-    .await;
-    let bus = RedisBus::new(
-        &zmon_controller::bus::testing::redis_url(),
-        app.keys.clone(),
-    )
-    .expect("bus");
+    let app = TestApp::spawn_with_fast_host_sync().await;
+    let bus = app.bus();
     for (id, ip) in [("web-1", "10.0.0.1"), ("web-2", "10.0.0.2"), ("db-1", "")] {
         bus.register_host(&registration(id, ip))
             .await
@@ -439,4 +432,22 @@ async fn the_monitor_route_answers_with_nezhas_codes() {
     assert_eq!((status, body["code"].clone()), (400, json!(400)));
     let (status, body) = anonymous("/api/v1/monitor/999").await;
     assert_eq!((status, body["code"].clone()), (404, json!(404)));
+}
+
+#[tokio::test]
+async fn strict_auth_can_be_the_servers_default() {
+    let app = TestApp::spawn_with(Options {
+        configure: Box::new(|c| c.nezha_strict_auth = true),
+    })
+    .await;
+    let resp = app
+        .http
+        .get(app.url("/api/v1/server/list"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 401, "no Nezha-style HTTP 200 refusal");
+    let (status, body) =
+        send(app.request(Method::GET, "/api/v1/server/list", &app.admin().await)).await;
+    assert_eq!((status.as_u16(), body["code"].clone()), (200, json!(0)));
 }

@@ -20,6 +20,8 @@
 
 mod changes;
 mod errors;
+mod events;
+mod monitors;
 mod rows;
 mod tx;
 
@@ -438,6 +440,91 @@ impl Store for SqliteStore {
         write.tx.commit().await.map_err(classify)
     }
 
+    async fn upsert_external_user(&self, user: &NewUser) -> StoreResult<UserRecord> {
+        let now = micros(Utc::now());
+        let mut write = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO users (name, password_hash, role, teams, created_at, updated_at) \
+             VALUES (?1, NULL, ?2, ?3, ?4, ?4) \
+             ON CONFLICT (name) DO UPDATE SET role = excluded.role, teams = excluded.teams, updated_at = excluded.updated_at \
+             WHERE users.password_hash IS NULL",
+        )
+        .bind(&user.name)
+        .bind(user.role.as_str())
+        .bind(to_json(&user.teams)?)
+        .bind(now)
+        .execute(&mut *write.tx)
+        .await
+        .map_err(classify)?;
+        write.tx.commit().await.map_err(classify)?;
+        self.user(&user.name).await?.ok_or_else(|| {
+            StoreError::Conflict(format!("user {} was deleted during login", user.name))
+        })
+    }
+
+    async fn put_oauth_login(
+        &self,
+        login: &OAuthLogin,
+        expired_before: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut write = self.begin_write().await?;
+        sqlx::query("DELETE FROM oauth_logins WHERE created_at < ?1")
+            .bind(micros(expired_before))
+            .execute(&mut *write.tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query(
+            "INSERT INTO oauth_logins (state, provider, pkce_verifier, nonce, next_path, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(&login.state)
+        .bind(&login.provider)
+        .bind(&login.pkce_verifier)
+        .bind(&login.nonce)
+        .bind(&login.next_path)
+        .bind(micros(login.created_at))
+        .execute(&mut *write.tx)
+        .await
+        .map_err(classify)?;
+        write.tx.commit().await.map_err(classify)
+    }
+
+    async fn take_oauth_login(&self, state: &str) -> StoreResult<Option<OAuthLogin>> {
+        let mut write = self.begin_write().await?;
+        let row = sqlx::query(
+            "DELETE FROM oauth_logins WHERE state = ?1 \
+             RETURNING state, provider, pkce_verifier, nonce, next_path, created_at",
+        )
+        .bind(state)
+        .fetch_optional(&mut *write.tx)
+        .await
+        .map_err(classify)?;
+        write.tx.commit().await.map_err(classify)?;
+        row.map(|r| {
+            let created: i64 = r.try_get("created_at")?;
+            Ok(OAuthLogin {
+                state: r.try_get("state")?,
+                provider: r.try_get("provider")?,
+                pkce_verifier: r.try_get("pkce_verifier")?,
+                nonce: r.try_get("nonce")?,
+                next_path: r.try_get("next_path")?,
+                created_at: time_from_micros(created)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_user(&self, name: &str) -> StoreResult<bool> {
+        let mut write = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM users WHERE name = ?1")
+            .bind(name)
+            .execute(&mut *write.tx)
+            .await
+            .map_err(classify)?;
+        write.tx.commit().await.map_err(classify)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn create_token(&self, token: &NewToken) -> StoreResult<()> {
         let mut write = self.begin_write().await?;
         sqlx::query(
@@ -514,6 +601,23 @@ impl Store for SqliteStore {
         write.tx.commit().await.map_err(classify)
     }
 
+    async fn instance_secret(&self, name: &str, candidate: &str) -> StoreResult<String> {
+        let mut write = self.begin_write().await?;
+        sqlx::query("INSERT INTO instance_secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(candidate)
+            .execute(&mut *write.tx)
+            .await
+            .map_err(classify)?;
+        let value = sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = ?1")
+            .bind(name)
+            .fetch_one(&mut *write.tx)
+            .await
+            .map_err(classify)?;
+        write.tx.commit().await.map_err(classify)?;
+        Ok(value)
+    }
+
     async fn teams(&self) -> StoreResult<Vec<String>> {
         let mut rows: Vec<String> = sqlx::query_scalar(
             "SELECT DISTINCT team FROM ( \
@@ -564,7 +668,7 @@ impl Store for SqliteStore {
                 .ok_or_else(|| corrupt("event time", e.ts))?;
             let done = sqlx::query(
                 "INSERT INTO alert_events (stream_id, at, kind, alert_id, entity, captures, \
-                   value, worker) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                   value, worker, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
                  ON CONFLICT (stream_id) DO NOTHING",
             )
             .bind(id)
@@ -575,6 +679,7 @@ impl Store for SqliteStore {
             .bind(to_json(&e.captures)?)
             .bind(to_json(&e.value)?)
             .bind(&e.worker)
+            .bind(e.data.as_ref().map(to_json).transpose()?)
             .execute(&mut *write.tx)
             .await
             .map_err(classify)?;
@@ -582,6 +687,57 @@ impl Store for SqliteStore {
         }
         write.tx.commit().await.map_err(classify)?;
         Ok(added)
+    }
+
+    async fn events(&self, query: &crate::EventQuery) -> StoreResult<Vec<crate::StoredEvent>> {
+        events::query(&self.pool, query).await
+    }
+
+    async fn prune_events(&self, before: i64) -> StoreResult<u64> {
+        let mut write = self.begin_write().await?;
+        let pruned = events::prune(&mut write.tx, before).await?;
+        write.tx.commit().await.map_err(classify)?;
+        Ok(pruned)
+    }
+
+    async fn fleet_entities(&self, server_ids: &[i64]) -> StoreResult<Vec<(i64, String)>> {
+        monitors::fleet_entities(&self.pool, server_ids).await
+    }
+
+    async fn monitors(&self) -> StoreResult<Vec<zmon_core::monitor::Monitor>> {
+        monitors::all(&self.pool).await
+    }
+
+    async fn monitor(&self, id: i64) -> StoreResult<Option<zmon_core::monitor::Monitor>> {
+        let mut conn = self.pool.acquire().await.map_err(classify)?;
+        monitors::one(&mut conn, id).await
+    }
+
+    async fn add_monitor_minutes(
+        &self,
+        minutes: &[zmon_core::monitor::MonitorMinute],
+    ) -> StoreResult<()> {
+        if minutes.is_empty() {
+            return Ok(());
+        }
+        let mut write = self.begin_write().await?;
+        monitors::add_minutes(&mut write.tx, minutes).await?;
+        write.tx.commit().await.map_err(classify)
+    }
+
+    async fn monitor_history(
+        &self,
+        server_id: i64,
+        since: i64,
+    ) -> StoreResult<Vec<zmon_core::monitor::MonitorMinute>> {
+        monitors::history(&self.pool, server_id, since).await
+    }
+
+    async fn prune_monitor_minutes(&self, before: i64) -> StoreResult<u64> {
+        let mut write = self.begin_write().await?;
+        let pruned = monitors::prune(&mut write.tx, before).await?;
+        write.tx.commit().await.map_err(classify)?;
+        Ok(pruned)
     }
 
     async fn fleet_server_ids(&self, entity_ids: &[String]) -> StoreResult<Vec<(String, i64)>> {
@@ -607,7 +763,7 @@ impl Store for SqliteStore {
 
     async fn alert_events(&self, alert_id: i64, limit: i64) -> StoreResult<Vec<AlertEvent>> {
         let rows = sqlx::query(
-            "SELECT at, kind, alert_id, entity, captures, value, worker FROM alert_events \
+            "SELECT at, kind, alert_id, entity, captures, value, worker, data FROM alert_events \
              WHERE alert_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
         )
         .bind(alert_id)
@@ -628,6 +784,7 @@ impl Store for SqliteStore {
                     captures: json(row, "captures")?,
                     value: value.unwrap_or(Value::Null),
                     worker: row.try_get("worker")?,
+                    data: opt_json(row, "data")?,
                 })
             })
             .collect()

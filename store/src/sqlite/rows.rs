@@ -27,7 +27,8 @@ pub(super) const ENTITY_COLUMNS: &str =
     "data, created, created_by, last_modified, last_modified_by";
 pub(super) const CHECK_COLUMNS: &str = "id, name, description, technical_details, \
     potential_analysis, potential_impact, potential_solution, owning_team, entities, \
-    \"interval\", command, status, source_url, last_modified, last_modified_by, created_by";
+    \"interval\", command, status, source_url, last_modified, last_modified_by, created_by, \
+    entities_exclude";
 pub(super) const ALERT_COLUMNS: &str = "id, parent_id, template, team, responsible_team, status, \
     name, description, entities, entities_exclude, condition, notifications, \
     check_definition_id, priority, period, parameters, tags, last_modified, last_modified_by";
@@ -122,6 +123,7 @@ pub(super) fn check_from_row(row: &SqliteRow) -> StoreResult<CheckRecord> {
             potential_solution: row.try_get("potential_solution")?,
             owning_team: row.try_get("owning_team")?,
             entities: json(row, "entities")?,
+            entities_exclude: json(row, "entities_exclude")?,
             interval: row.try_get("interval")?,
             command: row.try_get("command")?,
             status: status_from_row(row)?,

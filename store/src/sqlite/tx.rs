@@ -15,6 +15,7 @@ use zmon_core::alert::{AlertDefinition, AlertNodeDraft};
 use zmon_core::check::{CheckDefinition, NewCheckDefinition};
 use zmon_core::dashboard::{Dashboard, DashboardDraft};
 use zmon_core::downtime::{Downtime, DowntimeGroup, DowntimeSpec};
+use zmon_core::monitor::{Monitor, MonitorDraft};
 
 use super::WriteTx;
 use super::changes::Changes;
@@ -221,14 +222,15 @@ impl StoreTx for SqliteTx {
             "INSERT INTO check_definitions (id, name, description, technical_details, \
                potential_analysis, potential_impact, potential_solution, owning_team, entities, \
                \"interval\", command, status, source_url, created, created_by, last_modified, \
-               last_modified_by) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?14, ?15) \
+               last_modified_by, entities_exclude) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?14, ?15, ?16) \
              RETURNING {CHECK_COLUMNS}"
         );
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(check.id);
         let row = bind_check_columns(query, check)?
             .bind(micros(at))
             .bind(actor)
+            .bind(to_json(&check.entities_exclude)?)
             .fetch_one(self.conn())
             .await
             .map_err(classify)?;
@@ -247,13 +249,15 @@ impl StoreTx for SqliteTx {
             "UPDATE check_definitions SET name = ?2, description = ?3, technical_details = ?4, \
                potential_analysis = ?5, potential_impact = ?6, potential_solution = ?7, \
                owning_team = ?8, entities = ?9, \"interval\" = ?10, command = ?11, status = ?12, \
-               source_url = ?13, last_modified = ?14, last_modified_by = ?15 \
+               source_url = ?13, last_modified = ?14, last_modified_by = ?15, \
+               entities_exclude = ?16 \
              WHERE id = ?1 RETURNING {CHECK_COLUMNS}"
         );
         let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id);
         let row = bind_check_columns(query, check)?
             .bind(micros(at))
             .bind(actor)
+            .bind(to_json(&check.entities_exclude)?)
             .fetch_one(self.conn())
             .await
             .map_err(classify)?;
@@ -485,6 +489,36 @@ impl StoreTx for SqliteTx {
             .await
             .map_err(classify)?;
         dashboard_from_row(&row)
+    }
+
+    async fn insert_monitor(
+        &mut self,
+        draft: &MonitorDraft,
+        team: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Monitor> {
+        super::monitors::insert(self.conn(), draft, team, actor, at).await
+    }
+
+    async fn lock_monitor(&mut self, id: i64) -> StoreResult<Option<Monitor>> {
+        super::monitors::one(self.conn(), id).await
+    }
+
+    async fn update_monitor(
+        &mut self,
+        id: i64,
+        draft: &MonitorDraft,
+        team: &str,
+        check_definition_id: i64,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Monitor> {
+        super::monitors::update(self.conn(), id, draft, team, check_definition_id, actor, at).await
+    }
+
+    async fn delete_monitor(&mut self, id: i64) -> StoreResult<bool> {
+        super::monitors::delete(self.conn(), id).await
     }
 
     async fn append_audit(&mut self, entry: &AuditEntry) -> StoreResult<()> {
