@@ -47,10 +47,13 @@ impl Schedule {
         self.started = true;
     }
 
-    /// Brings a known check forward to `now`; its phase restarts from there.
+    /// Makes a known check due at `now`; its phase restarts from there.
+    ///
+    /// A check already overdue restarts too: keeping its older due time
+    /// would schedule the next run less than an interval after this one.
     pub fn run_now(&mut self, id: i64, now: f64) {
         if let Some(slot) = self.slots.get_mut(&id) {
-            slot.due = slot.due.min(now);
+            slot.due = now;
         }
     }
 
@@ -130,6 +133,16 @@ mod tests {
         assert_eq!(s.take_due(1001.0), [1]);
         assert_eq!(s.next_due(), Some(1061.0));
         assert!(!s.contains(7));
+    }
+
+    #[test]
+    fn run_now_restarts_the_phase_of_an_overdue_check() {
+        let mut s = Schedule::default();
+        s.update([(1, 60)], 1000.0);
+        s.slots.get_mut(&1).expect("scheduled").due = 1000.5;
+        s.run_now(1, 1001.0);
+        assert_eq!(s.take_due(1001.0), [1]);
+        assert_eq!(s.next_due(), Some(1061.0));
     }
 
     #[test]
