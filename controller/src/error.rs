@@ -2,11 +2,13 @@
 //! a status that says whose fault it was.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use zmon_core::ValidationError;
 
+use crate::auth::RetryAfter;
 use crate::bus::BusError;
 use crate::store::StoreError;
 
@@ -44,6 +46,10 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// Too many failed logins for one user name; the wait is sent as
+    /// `Retry-After`.
+    #[error("Too many failed logins for this user; try again in {} s", .0.seconds())]
+    LoginThrottled(RetryAfter),
     #[error("{0}")]
     Unavailable(String),
     /// A bug or an unexpected backend failure. The detail is logged, not sent.
@@ -97,7 +103,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -107,7 +113,11 @@ impl ResponseError for ApiError {
         if let Self::Internal(detail) = self {
             tracing::error!(error = %detail, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::LoginThrottled(wait) = self {
+            response.insert_header((RETRY_AFTER, wait.seconds().to_string()));
+        }
+        response.json(ErrorBody {
             message: self.to_string(),
         })
     }

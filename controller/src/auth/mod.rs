@@ -6,6 +6,7 @@
 //! byte for byte.
 
 pub mod login_cache;
+pub mod login_throttle;
 pub mod password;
 pub mod permissions;
 pub mod preshared;
@@ -14,12 +15,13 @@ pub mod tokens;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine;
+use tokio::sync::Semaphore;
 use zmon_core::time::Clock;
 use zmon_core::{Role, team};
 
@@ -28,6 +30,7 @@ use crate::state::AppState;
 use crate::store::Store;
 
 pub use login_cache::LoginCache;
+pub use login_throttle::{LoginThrottle, RetryAfter};
 pub use preshared::PresharedTokens;
 
 /// An authenticated caller.
@@ -65,11 +68,17 @@ pub struct Authenticator {
     preshared: PresharedTokens,
     clock: Arc<dyn Clock>,
     logins: LoginCache,
+    throttle: LoginThrottle,
+    /// Bounds the argon2 runs in flight (19 MiB each), so a flood of
+    /// logins queues instead of exhausting memory and the blocking pool.
+    verifications: Semaphore,
 }
 
 /// How long a verified Basic login is remembered.
 const LOGIN_CACHE_TTL: Duration = Duration::from_secs(60);
 const LOGIN_CACHE_CAPACITY: usize = 10_000;
+/// How many user names' failed logins are tracked at most.
+const LOGIN_THROTTLE_CAPACITY: usize = 10_000;
 /// A token's `last_used_at` is written at most this often.
 const TOKEN_TOUCH_INTERVAL_SECONDS: i64 = 60;
 
@@ -85,6 +94,8 @@ impl Authenticator {
             preshared,
             clock,
             logins: LoginCache::new(LOGIN_CACHE_TTL, LOGIN_CACHE_CAPACITY),
+            throttle: LoginThrottle::new(LOGIN_THROTTLE_CAPACITY),
+            verifications: Semaphore::new(concurrent_verifications()),
         }
     }
 
@@ -105,6 +116,16 @@ impl Authenticator {
         if let Some(caller) = self.logins.get(&key) {
             return Ok(caller);
         }
+        // Asked only once a verification slot is held, so parallel guesses
+        // cannot all pass before the first failure is counted.
+        let _slot = self
+            .verifications
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        self.throttle
+            .check(user, Instant::now())
+            .map_err(ApiError::LoginThrottled)?;
         let record = self.store.user(user).await?;
         let hash = record.as_ref().and_then(|r| r.password_hash.clone());
         // Unknown users cost the same as known ones, so timing does not
@@ -114,6 +135,7 @@ impl Authenticator {
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         match record {
             Some(r) if ok => {
+                self.throttle.succeeded(user);
                 let caller = Caller {
                     uid: r.name,
                     role: r.role,
@@ -122,7 +144,10 @@ impl Authenticator {
                 self.logins.put(key, caller.clone());
                 Ok(caller)
             }
-            _ => Err(ApiError::BadCredentials),
+            _ => {
+                self.throttle.failed(user, Instant::now());
+                Err(ApiError::BadCredentials)
+            }
         }
     }
 
@@ -162,6 +187,11 @@ impl Authenticator {
             teams: user.teams,
         })
     }
+}
+
+/// Two argon2 runs per core keep every core busy without queueing memory.
+fn concurrent_verifications() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
 }
 
 fn parse_header(header: Option<&str>) -> Result<Credentials, ApiError> {

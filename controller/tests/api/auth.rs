@@ -1,13 +1,14 @@
 //! Credentials: Basic, API tokens and pre-shared tokens.
 
 use std::io::Write;
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
 use zmon_controller::ControllerConfig;
 use zmon_core::Role;
 
-use crate::helpers::{Auth, Options, TestApp, send};
+use crate::helpers::{Auth, Options, TestApp, eventually, send};
 
 const BAD: &str = r#"{"message":"Bad credentials"}"#;
 
@@ -69,6 +70,82 @@ async fn basic_auth_failures_are_bad_credentials() {
         .expect("req");
     assert_eq!(resp.status(), 401);
     assert_eq!(resp.text().await.expect("body"), BAD);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled_per_user_without_locking_out_scripts() {
+    let app = TestApp::spawn().await;
+    app.create_user_with_password("alice", "correct horse", Role::User, &[])
+        .await;
+    app.create_user_with_password("bob", "battery staple", Role::User, &[])
+        .await;
+    let alice = Auth::Basic("alice".into(), "correct horse".into());
+    let bob = Auth::Basic("bob".into(), "battery staple".into());
+    // A script logged in a moment ago; its login is remembered.
+    assert_eq!(status_of(&app, &alice).await.0, 200);
+
+    let guess = Auth::Basic("alice".into(), "guess".into());
+    for attempt in 1..=5 {
+        assert_eq!(
+            status_of(&app, &guess).await,
+            (401, BAD.into()),
+            "{attempt}"
+        );
+    }
+    let resp = app
+        .request(Method::GET, "/api/v1/teams", &guess)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 429);
+    let retry_after: u64 = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Too many failed logins")),
+        "{body}"
+    );
+
+    assert_eq!(
+        status_of(&app, &Auth::Basic("ALICE".into(), "guess".into()))
+            .await
+            .0,
+        429,
+        "names are case-blind"
+    );
+    // The remembered login keeps working, and other users are untouched.
+    assert_eq!(status_of(&app, &alice).await.0, 200);
+    assert_eq!(status_of(&app, &bob).await.0, 200);
+
+    // A password not verified lately waits too, even the right one: the
+    // throttle cannot tell an owner from a guesser. After the wait, the
+    // owner gets in, and that clears the failures.
+    app.create_user_with_password("carol", "carol password", Role::User, &[])
+        .await;
+    let carol = Auth::Basic("carol".into(), "carol password".into());
+    let carol_guess = Auth::Basic("carol".into(), "guess".into());
+    for _ in 0..5 {
+        assert_eq!(status_of(&app, &carol_guess).await.0, 401);
+    }
+    assert_eq!(status_of(&app, &carol).await.0, 429);
+    let status = eventually(Duration::from_secs(10), || async {
+        let status = status_of(&app, &carol).await.0;
+        (status != 429).then_some(status)
+    })
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        status_of(&app, &carol_guess).await,
+        (401, BAD.into()),
+        "the success cleared the failures"
+    );
 }
 
 #[tokio::test]

@@ -217,6 +217,25 @@ async fn local_login_opens_a_session_and_logout_ends_it() {
 }
 
 #[tokio::test]
+async fn repeated_wrong_passwords_slow_the_login_form_down() {
+    let app = TestApp::spawn().await;
+    app.create_user("ana", Role::User, &[]).await;
+    let mut browser = Browser::new(&app);
+    for _ in 0..5 {
+        assert_eq!(browser.login("ana", "guess").await.status, 401);
+    }
+    let throttled = browser.login("ana", "ana-password").await;
+    assert_eq!(throttled.status, 429, "{}", throttled.body);
+    assert!(
+        unescape(&throttled.body).contains("Too many failed logins for this user; try again in"),
+        "{}",
+        throttled.body
+    );
+    assert!(!browser.cookies.contains_key("zmon_session"));
+    assert!(throttled.body.contains("value=\"ana\""), "the name is kept");
+}
+
+#[tokio::test]
 async fn login_posts_need_the_forms_token_and_our_origin() {
     let app = TestApp::spawn().await;
     app.create_user("ana", Role::User, &[]).await;

@@ -8,6 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::html;
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::ui::error::UiError;
 use crate::ui::session::{Origin, random_text};
@@ -150,6 +151,22 @@ pub async fn submit(
                 Some("Wrong user name or password."),
                 None,
             );
+        }
+        Err(ApiError::LoginThrottled(wait)) => {
+            let message = ApiError::LoginThrottled(wait).to_string();
+            let mut response = login_form(
+                &state,
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                &next,
+                user,
+                Some(&message),
+                None,
+            )?;
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(wait.seconds()),
+            );
+            return Ok(response);
         }
         Err(e) => return Err(e.into()),
     };
