@@ -63,6 +63,9 @@ async fn screenshot(browser: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
+/// The browser's time zone: India, UTC+05:30 all year (no summer time).
+const BROWSER_TZ: &str = "Asia/Kolkata";
+
 /// Chromium in headless mode through a chromedriver of our own.
 async fn browser() -> (Client, Process) {
     for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
@@ -73,7 +76,8 @@ async fn browser() -> (Client, Process) {
     }
     let port = free_port();
     let mut command = Command::new("/usr/bin/chromedriver");
-    command.arg(format!("--port={port}"));
+    // A zone other than the server's UTC, so local-time handling shows.
+    command.arg(format!("--port={port}")).env("TZ", BROWSER_TZ);
     let (driver, _) = spawn_until(
         command,
         "ChromeDriver was started successfully",
@@ -326,6 +330,81 @@ async fn a_team_logs_in_with_oidc_sees_an_alert_mutes_it_and_logs_out() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     screenshot(&browser, "04-dashboard-muted").await;
+
+    // 4b. A downtime typed in the browser's own time zone is stored in UTC
+    // and listed in that zone again.
+    browser
+        .goto(&format!("{base}/downtimes"))
+        .await
+        .expect("downtimes page");
+    let zone = wait_for(&browser, "form[data-local-times] [data-zone]")
+        .await
+        .text()
+        .await
+        .expect("zone");
+    assert_eq!(zone, "your time, UTC+05:30");
+    // A day within the year a downtime may be scheduled ahead.
+    let day = (chrono::Utc::now() + chrono::Duration::days(30)).date_naive();
+    browser
+        .execute(
+            "const f = document.querySelector('form[data-local-times]');
+             f.elements.entities.value = 'ist-host';
+             f.elements.start.value = arguments[0] + 'T18:00';
+             f.elements.end.value = arguments[0] + 'T20:00';
+             f.elements.minutes.value = '';
+             f.elements.comment.value = 'planned in IST';",
+            vec![json!(day.format("%Y-%m-%d").to_string())],
+        )
+        .await
+        .expect("fill the form");
+    browser
+        .find(Locator::Css("form[data-local-times] button[type=submit]"))
+        .await
+        .expect("schedule")
+        .click()
+        .await
+        .expect("submit");
+    wait_for(&browser, "p.notice").await;
+    let listed = api(
+        &base,
+        &token,
+        reqwest::Method::GET,
+        "/api/v1/downtimes",
+        None,
+    )
+    .await;
+    let ist = listed
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["comment"] == "planned in IST"))
+        .unwrap_or_else(|| panic!("the downtime was stored: {listed}"));
+    // 18:00 at UTC+05:30 is 12:30 UTC.
+    let utc_start = day.and_hms_opt(12, 30, 0).expect("a time").and_utc();
+    assert_eq!(
+        ist["start_time"].as_i64(),
+        Some(utc_start.timestamp()),
+        "{ist}"
+    );
+    assert_eq!(
+        ist["end_time"].as_i64(),
+        Some(utc_start.timestamp() + 7200),
+        "{ist}"
+    );
+    let shown = browser
+        .find(Locator::Css(&format!(
+            "time[datetime='{}']",
+            utc_start.format("%Y-%m-%dT%H:%M:%SZ")
+        )))
+        .await
+        .expect("the start is listed");
+    assert_eq!(
+        shown.text().await.expect("text"),
+        format!("{} 18:00 UTC+05:30", day.format("%Y-%m-%d"))
+    );
+    assert_eq!(
+        shown.attr("title").await.expect("title"),
+        Some(format!("{} 12:30 UTC", day.format("%Y-%m-%d")))
+    );
+    screenshot(&browser, "04b-downtime-local-time").await;
 
     // 5. A new alert definition with a bad condition: the error is beside it.
     browser

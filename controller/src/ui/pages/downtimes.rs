@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use askama::Template;
-use chrono::{NaiveDateTime, TimeZone, Utc};
+use chrono::{FixedOffset, NaiveDateTime, Offset, TimeZone, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 use zmon_core::downtime::DowntimeRequest;
@@ -24,8 +24,8 @@ pub struct Row {
     pub comment: String,
     pub entities: String,
     pub alerts: Vec<i64>,
-    pub start: String,
-    pub end: String,
+    pub start: When,
+    pub end: When,
     pub state: String,
     pub created_by: String,
 }
@@ -38,12 +38,18 @@ pub struct ScheduleForm {
     pub entities: String,
     #[serde(default)]
     pub alerts: String,
-    /// `YYYY-MM-DDTHH:MM` in UTC; empty: now.
+    /// `YYYY-MM-DDTHH:MM` at `start_offset`; empty: now.
     #[serde(default)]
     pub start: String,
-    /// `YYYY-MM-DDTHH:MM` in UTC; or `minutes`.
+    /// The browser's UTC offset in minutes at `start` (east positive),
+    /// filled in by the page's script; empty: the time is UTC.
+    #[serde(default)]
+    pub start_offset: String,
+    /// `YYYY-MM-DDTHH:MM` at `end_offset`; or `minutes`.
     #[serde(default)]
     pub end: String,
+    #[serde(default)]
+    pub end_offset: String,
     #[serde(default)]
     pub minutes: String,
     #[serde(default)]
@@ -61,9 +67,20 @@ struct DowntimesPage<'a> {
     can_write: bool,
 }
 
-fn when(ts: Option<i64>) -> String {
+/// A time as UTC text, and as RFC 3339 for the page's script to show in
+/// the reader's own zone.
+#[derive(Debug, Default)]
+pub struct When {
+    pub utc: String,
+    pub iso: String,
+}
+
+fn when(ts: Option<i64>) -> When {
     ts.and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|t| When {
+            utc: t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            iso: t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        })
         .unwrap_or_default()
 }
 
@@ -150,15 +167,34 @@ pub async fn show(
     render(&state, &user, form, None, notice).await
 }
 
-fn parse_time(field: &str, text: &str) -> Result<Option<i64>, String> {
+/// Offsets beyond ±18 h exist nowhere; chrono refuses them too.
+const MAX_OFFSET_MINUTES: i32 = 18 * 60;
+
+fn parse_offset(field: &str, text: &str) -> Result<FixedOffset, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Utc.fix());
+    }
+    text.parse::<i32>()
+        .ok()
+        .filter(|m| m.abs() <= MAX_OFFSET_MINUTES)
+        .and_then(|m| FixedOffset::east_opt(m * 60))
+        .ok_or_else(|| format!("{field}_offset: '{text}' is not a UTC offset in minutes"))
+}
+
+fn parse_time(field: &str, text: &str, offset: &str) -> Result<Option<i64>, String> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+    let zone = parse_offset(field, offset)?;
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M"))
-        .map(|t| Some(Utc.from_utc_datetime(&t).timestamp()))
-        .map_err(|_| format!("{field}: '{text}' is not a time like 2026-12-24T18:00 (UTC)"))
+        .map_err(|_| format!("{field}: '{text}' is not a time like 2026-12-24T18:00"))?;
+    zone.from_local_datetime(&naive)
+        .single()
+        .map(|t| Some(t.timestamp()))
+        .ok_or_else(|| format!("{field}: '{text}' does not exist at UTC{zone}"))
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -171,8 +207,11 @@ fn list(text: &str) -> Vec<String> {
 
 /// The form as an API request, or what is wrong with it.
 fn request(form: &ScheduleForm, now: i64) -> Result<DowntimeRequest, String> {
-    let start = parse_time("start", &form.start)?;
-    let end = match (parse_time("end", &form.end)?, form.minutes.trim()) {
+    let start = parse_time("start", &form.start, &form.start_offset)?;
+    let end = match (
+        parse_time("end", &form.end, &form.end_offset)?,
+        form.minutes.trim(),
+    ) {
         (Some(end), _) => end,
         (None, "") => return Err("end: give an end time or a duration in minutes".into()),
         (None, minutes) => match minutes.parse::<i64>() {
@@ -288,5 +327,41 @@ mod tests {
             ..form
         };
         assert!(request(&bad_time, 0).is_err_and(|e| e.contains("tomorrow")));
+    }
+
+    #[test]
+    fn times_are_utc_unless_the_page_sends_the_browsers_offset() {
+        let form = ScheduleForm {
+            entities: "db-1".into(),
+            start: "2026-12-24T18:00".into(),
+            end: "2026-12-24T20:00".into(),
+            comment: "x".into(),
+            ..ScheduleForm::default()
+        };
+        let utc_start = 1_798_135_200; // 2026-12-24T18:00:00Z
+        let utc = request(&form, 0).expect("valid");
+        assert_eq!(utc.start_time.map(|s| s.0), Some(utc_start));
+        assert_eq!(utc.end_time.map(|s| s.0), Some(utc_start + 7200));
+
+        // India is UTC+05:30, so 18:00 there is 12:30 UTC.
+        let india = ScheduleForm {
+            start_offset: "330".into(),
+            end_offset: "330".into(),
+            ..form.clone()
+        };
+        let r = request(&india, 0).expect("valid");
+        assert_eq!(r.start_time.map(|s| s.0), Some(utc_start - 330 * 60));
+        assert_eq!(r.end_time.map(|s| s.0), Some(utc_start + 7200 - 330 * 60));
+
+        for bad in ["abc", "1081", "-5000"] {
+            let form = ScheduleForm {
+                start_offset: bad.into(),
+                ..form.clone()
+            };
+            assert!(
+                request(&form, 0).is_err_and(|e| e.starts_with("start_offset")),
+                "{bad}"
+            );
+        }
     }
 }
