@@ -219,15 +219,7 @@ async fn controller_serves_and_stops_gracefully_on_sigterm() {
         .expect("controller starts");
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = client.get(format!("{base}/ready")).send().await;
-        if ready.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "controller did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(&format!("{base}/ready")).await;
     let resp = client
         .get(format!("{base}/api/v1/teams"))
         .basic_auth("admin", Some("admin-password"))

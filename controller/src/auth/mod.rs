@@ -2,8 +2,8 @@
 //!
 //! Credentials come as HTTP Basic (local users with argon2 hashes) or as a
 //! Bearer token (API tokens kept as SHA-256 hashes, pre-shared tokens from
-//! a file, or the JWT the controller issues at UI login). The answers to missing and wrong credentials are ZMON's,
-//! byte for byte.
+//! a file, or the JWT the controller issues at UI login). The answers to
+//! missing and wrong credentials are ZMON's, byte for byte.
 
 pub mod login_cache;
 pub mod login_throttle;

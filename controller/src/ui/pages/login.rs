@@ -152,8 +152,8 @@ pub async fn submit(
                 None,
             );
         }
-        Err(ApiError::LoginThrottled(wait)) => {
-            let message = ApiError::LoginThrottled(wait).to_string();
+        Err(e @ ApiError::LoginThrottled(wait)) => {
+            let message = e.to_string();
             let mut response = login_form(
                 &state,
                 actix_web::http::StatusCode::TOO_MANY_REQUESTS,
